@@ -1,0 +1,64 @@
+// Command ferretdb-local runs FerretDB (MongoDB wire protocol) with SQLite storage
+// for the check-in monitor's local stack.
+//
+// FerretDB's own cmd/ferretdb refuses to start when built with `go install`
+// (it expects generated version files), so we embed its library package instead.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
+	dataDir := flag.String("data-dir", "data", "directory for the SQLite database files")
+	debug := flag.Bool("debug", false, "log at debug level")
+	flag.Parse()
+
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	if err := run(*listen, *dataDir, logger); err != nil {
+		logger.Error("ferretdb-local failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(listen, dataDir string, logger *slog.Logger) error {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return err
+	}
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: listen},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + abs + "/",
+	})
+	if err != nil {
+		return fmt.Errorf("starting FerretDB: %w", err)
+	}
+
+	// SIGTERM/SIGINT cancel the context; Run then closes listeners and the SQLite backend cleanly.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	logger.Info("ferretdb-local listening", "addr", listen, "data", abs)
+	return f.Run(ctx)
+}

@@ -1,0 +1,76 @@
+"""What the stack runs, in start order. Each later part of the project adds itself here."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from checkins.settings import LOCAL_HOST, Settings
+from stack import broker, install, store
+from stack.paths import StackDir
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # also the pid and log file's name
+    address: str
+    signature: str  # a part of its command line, to tell it from a reused pid
+    command: Callable[[], list[str]]
+    ready: Callable[[], bool]
+    ports: tuple[int, ...] = ()
+    external: bool = False
+    install: Callable[[], object] = lambda: None
+    prepare: Callable[[], list[list[str]]] = lambda: []
+    start_timeout: float = 60.0
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def kafka(settings: Settings, stack: StackDir) -> Service:
+    libs = install.KAFKA_LIBS
+    return Service(
+        name="kafka",
+        address=settings.bootstrap_servers,
+        signature=str(stack.data("kafka") / "server.properties"),
+        command=lambda: broker.command(stack, libs),
+        ready=lambda: broker.answers(settings),
+        ports=(settings.stack_kafka_port, settings.stack_kafka_controller_port),
+        external=settings.kafka_is_external,
+        install=install.ensure_kafka_jars,
+        prepare=lambda: broker.prepare(settings, stack, libs),
+        start_timeout=90.0,
+    )
+
+
+def mongo(settings: Settings, stack: StackDir) -> Service:
+    address = "external (MONGODB_URI)" if settings.mongo_is_external else settings.mongo_uri
+    return Service(
+        name="mongo",
+        address=address,
+        signature=str(stack.data("mongo")),
+        command=lambda: store.command(settings, stack, install.FERRETDB_BIN),
+        ready=lambda: store.answers(settings),
+        ports=(settings.stack_mongo_port,),
+        external=settings.mongo_is_external,
+        install=install.ensure_ferretdb_binary,
+    )
+
+
+def python_module(*args: str) -> list[str]:
+    return [sys.executable, "-m", *args]
+
+
+def all_services(settings: Settings, stack: StackDir) -> list[Service]:
+    return [kafka(settings, stack), mongo(settings, stack)]
+
+
+def local_address(port: int) -> str:
+    return f"http://{LOCAL_HOST}:{port}"
+
+
+def signature_for_pid_file(pid_file: Path, services: list[Service]) -> str | None:
+    for service in services:
+        if pid_file.stem == service.name:
+            return service.signature
+    return None
