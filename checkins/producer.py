@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,7 +47,12 @@ class CheckInProducer:
         return self._topic
 
     def publish(
-        self, checkin: CheckIn, *, event_id: str | None = None, timeout: float = 15.0
+        self,
+        checkin: CheckIn,
+        *,
+        event_id: str | None = None,
+        produced_at: datetime | None = None,
+        timeout: float = 15.0,
     ) -> Delivery:
         """Produce and wait for Kafka's acknowledgement; raises PublishError otherwise."""
         event_id = event_id or new_event_id()
@@ -57,10 +63,14 @@ class CheckInProducer:
             outcome["err"], outcome["msg"] = err, msg
             done.set()
 
-        self.publish_async(checkin, event_id=event_id, on_delivery=on_delivery)
-        while not done.is_set() and timeout > 0:
+        self.publish_async(
+            checkin, event_id=event_id, produced_at=produced_at, on_delivery=on_delivery
+        )
+        # A deadline, not a countdown: poll() returns early whenever any delivery is served,
+        # which under concurrent publishes would cut the wait short.
+        deadline = time.monotonic() + timeout
+        while not done.is_set() and time.monotonic() < deadline:
             self._producer.poll(0.05)
-            timeout -= 0.05
         if not done.is_set():
             raise PublishError("Kafka did not acknowledge the event in time")
         if outcome["err"] is not None:

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     api_host: str = LOCAL_HOST
     api_port: int = 3000
     api_token: SecretStr | None = None
+    # How long the API waits for Kafka's acknowledgement before answering 503.
+    api_publish_timeout: float = Field(default=5.0, gt=0, le=60)
     dashboard_port: int = 8501
     demo_publish_enabled: bool = True
 
