@@ -102,7 +102,7 @@ def answers(settings: Settings, timeout: float = 2.0) -> bool:
 
 def ensure_topics(settings: Settings) -> list[str]:
     """Create the check-in topics when missing; returns the names it created."""
-    admin = AdminClient(settings.kafka_config())
+    admin = AdminClient(settings.kafka_config(log_level=4))
     existing = set(admin.list_topics(timeout=10).topics)
     wanted = [
         NewTopic(settings.checkin_topic, num_partitions=settings.checkin_partitions),
