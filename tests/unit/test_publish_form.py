@@ -1,0 +1,90 @@
+"""The publish form's values go through the one schema; its errors land beside their fields."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from checkins.event import SAMPLE, CheckIn
+from checkins.producer import Delivery
+from dashboard.publish import (
+    FIELDS,
+    FORM_ERROR,
+    SAMPLE_JUNK,
+    checkin_from_form,
+    delivery_summary,
+    describe_raw,
+    raw_bytes,
+    sample_values,
+)
+
+
+def test_the_form_starts_with_the_seeds_sample_and_it_is_valid():
+    values = sample_values()
+    assert values == SAMPLE
+    assert list(values) == list(FIELDS) and len(FIELDS) == 7
+    result = checkin_from_form(values)
+    assert result.ok and result.errors == {}
+    assert result.checkin == CheckIn.model_validate(SAMPLE)
+
+
+def test_the_sample_values_are_a_copy():
+    sample_values()["staffCode"] = "changed"
+    assert sample_values()["staffCode"] == SAMPLE["staffCode"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("checkinLatitude", 123.0, "less than or equal to 90"),
+        ("checkinLongitude", -181, "greater than or equal to -180"),
+        ("checkinLatitude", "north", "must be a number"),
+        ("checkinDate", "yesterday", "must be 'YYYY-MM-DD HH:MM:SS' or ISO-8601"),
+        ("checkinDate", "2021-03-18", "must include a time of day"),
+        ("staffCode", "x" * 129, "at most 128 characters"),
+        ("staffCode", "", "Required"),
+        ("orderNo", "   ", "Required"),
+        ("internetNo", True, "not a boolean"),
+    ],
+)
+def test_a_bad_field_gets_the_schemas_error_under_its_own_name(field, value, message):
+    result = checkin_from_form({**SAMPLE, field: value})
+    assert not result.ok and result.checkin is None
+    assert list(result.errors) == [field]
+    assert message in result.errors[field]
+
+
+def test_every_bad_field_is_reported_at_once():
+    result = checkin_from_form({**SAMPLE, "staffCode": "", "checkinLatitude": 91, "jobStatus": ""})
+    assert set(result.errors) == {"staffCode", "checkinLatitude", "jobStatus"}
+    assert FORM_ERROR not in result.errors
+
+
+def test_a_date_without_a_zone_is_read_in_the_given_time_zone():
+    result = checkin_from_form({**SAMPLE, "checkinDate": "2021-03-18 10:13:43"}, "Asia/Bangkok")
+    assert result.checkin.checkinDate.isoformat() == "2021-03-18T03:13:43+00:00"
+    utc = checkin_from_form({**SAMPLE, "checkinDate": "2021-03-18 10:13:43"}, "UTC")
+    assert utc.checkin.checkinDate.isoformat() == "2021-03-18T10:13:43+00:00"
+
+
+def test_raw_text_is_sent_byte_for_byte():
+    assert raw_bytes('{"A":"B"}') == b'{"A":"B"}'
+    assert raw_bytes("ไม่ใช่ JSON") == "ไม่ใช่ JSON".encode()
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        (SAMPLE_JUNK, "not the check-in envelope"),
+        ("{not json", "not valid JSON"),
+        (json.dumps({"payload": {"data": SAMPLE}}), "looks like an envelope"),
+    ],
+)
+def test_the_raw_box_says_what_the_consumers_will_do(text, hint):
+    assert hint in describe_raw(text)
+
+
+def test_a_delivery_is_summarised_with_its_coordinates():
+    summary = delivery_summary(Delivery("id-1", "topic-a", 3, 42))
+    assert summary == {"event id": "id-1", "topic": "topic-a", "partition": 3, "offset": 42}
