@@ -1,0 +1,1 @@
+"""What the dashboard's pages call: queries, map layers, formatting. Pure where possible."""

@@ -1,0 +1,66 @@
+"""Pure shaping for the event log: rows -> table, CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import pandas as pd
+
+from dashboard.formatting import age, local_time
+
+SEARCH_FIELDS = ("orderNo", "internetNo", "staffCode")
+COLUMNS = [
+    "checkin time",
+    "age",
+    "staffCode",
+    "jobStatus",
+    "orderNo",
+    "internetNo",
+    "latitude",
+    "longitude",
+    "eventId",
+]
+
+
+def table(rows: Iterable[dict], now: datetime, zone_name: str) -> pd.DataFrame:
+    records = [
+        {
+            "checkin time": local_time(r.get("checkinDate"), zone_name),
+            "age": age(r.get("checkinDate"), now),
+            "staffCode": r.get("staffCode", ""),
+            "jobStatus": r.get("jobStatus", ""),
+            "orderNo": r.get("orderNo", ""),
+            "internetNo": r.get("internetNo", ""),
+            "latitude": r.get("checkinLatitude"),
+            "longitude": r.get("checkinLongitude"),
+            "eventId": str(r.get("_id", "")),
+        }
+        for r in rows
+    ]
+    return pd.DataFrame(records, columns=COLUMNS)
+
+
+def timeline_table(history: Iterable[dict], zone_name: str) -> pd.DataFrame:
+    records = [
+        {
+            "checkin time": local_time(h.get("checkinDate"), zone_name),
+            "jobStatus": h.get("jobStatus", ""),
+            "staffCode": h.get("staffCode", ""),
+            "eventId": str(h.get("eventId", "")),
+        }
+        for h in history
+    ]
+    return pd.DataFrame(records, columns=["checkin time", "jobStatus", "staffCode", "eventId"])
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV for spreadsheets. Cells starting with = + - @ are prefixed with ' so a spreadsheet
+    does not run user text as a formula."""
+    return frame.map(_defuse).to_csv(index=False).encode("utf-8")
+
+
+def _defuse(value: object) -> object:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

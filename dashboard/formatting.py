@@ -1,0 +1,40 @@
+"""Pure formatting: local times, ages, HTML-escaped text for tooltips."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+
+from checkins.event import zone
+
+
+def as_utc(moment: datetime) -> datetime:
+    """BSON dates come back naive (UTC) unless the client is tz_aware: make them aware."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def local_time(moment: datetime | None, zone_name: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    if moment is None:
+        return "-"
+    return as_utc(moment).astimezone(zone(zone_name)).strftime(fmt)
+
+
+def age(moment: datetime | None, now: datetime) -> str:
+    """'just now', '3 min ago', '2 h ago', '4 d ago'; 'in the future' for clock skew."""
+    if moment is None:
+        return "-"
+    seconds = (as_utc(now) - as_utc(moment)).total_seconds()
+    if seconds < -60:
+        return "in the future"
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
+
+
+def escape(value: object) -> str:
+    """Text for HTML (deck.gl tooltips render HTML): escape everything a user could have typed."""
+    return html.escape("" if value is None else str(value), quote=True)

@@ -1,0 +1,177 @@
+"""Pure: check-in rows -> pydeck layers, colours, legend, tooltip and view state."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pydeck as pdk
+
+from dashboard.formatting import age, as_utc, escape, local_time
+
+LATEST = "Latest positions"
+ALL_CHECKINS = "All check-ins in the window"
+HEATMAP = "Heatmap"
+HEXAGON = "Hexagon aggregation"
+LAYER_CHOICES = (LATEST, ALL_CHECKINS, HEATMAP, HEXAGON)
+
+# Carto's public style: no token. Without internet the style fails to load and deck.gl still
+# draws its layers on a blank background.
+MAP_STYLE = pdk.map_styles.CARTO_LIGHT
+CITY_ZOOM = 11
+DEFAULT_CENTER = (13.7563, 100.5018)  # Bangkok, where the legacy system's check-ins are
+
+KNOWN_COLOURS: dict[str, tuple[int, int, int]] = {
+    "assigned": (128, 128, 128),
+    "onroute": (31, 119, 180),
+    "homecheckedin": (44, 160, 44),
+    "inprogress": (255, 127, 14),
+    "completed": (148, 103, 189),
+    "cancelled": (214, 39, 40),
+}
+_PALETTE = [(23, 190, 207), (188, 189, 34), (227, 119, 194), (140, 86, 75), (127, 127, 127)]
+
+TOOLTIP_HTML = (
+    "<b>{staff_html}</b> · {status_html}<br/>"
+    "order {order_html}<br/>internet {internet_html}<br/>"
+    "{time_html} ({age_html})"
+)
+
+
+def status_colour(status: str) -> tuple[int, int, int]:
+    """A fixed colour for known statuses; a stable colour (hash of the name) for others."""
+    key = (status or "").lower()
+    if key in KNOWN_COLOURS:
+        return KNOWN_COLOURS[key]
+    digest = hashlib.sha1(key.encode()).digest()[0]
+    return _PALETTE[digest % len(_PALETTE)]
+
+
+def legend(statuses: Iterable[str]) -> list[tuple[str, str]]:
+    """[(status, '#rrggbb')] sorted by name, for the statuses on the map."""
+    return [(s, "#{:02x}{:02x}{:02x}".format(*status_colour(s))) for s in sorted(set(statuses))]
+
+
+def legend_html(entries: Sequence[tuple[str, str]]) -> str:
+    chips = (
+        f'<span style="display:inline-block;margin-right:12px">'
+        f'<span style="display:inline-block;width:11px;height:11px;border-radius:50%;'
+        f'background:{colour};margin-right:4px"></span>{escape(status)}</span>'
+        for status, colour in entries
+    )
+    return '<div class="checkin-legend">' + "".join(chips) + "</div>"
+
+
+def map_rows(rows: Iterable[dict[str, Any]], now: datetime, zone_name: str) -> list[dict]:
+    """Check-in rows -> what the browser gets: position, colour and pre-escaped tooltip text.
+    Only these fields are sent, so the page never ships whole documents."""
+    out = []
+    for row in rows:
+        moment = row.get("checkinDate")
+        out.append(
+            {
+                "position": [float(row["checkinLongitude"]), float(row["checkinLatitude"])],
+                "color": [*status_colour(row.get("jobStatus", "")), 220],
+                "staffCode": str(row.get("staffCode", "")),
+                "jobStatus": str(row.get("jobStatus", "")),
+                "t": as_utc(moment).timestamp() if moment else 0.0,
+                "staff_html": escape(row.get("staffCode")),
+                "status_html": escape(row.get("jobStatus")),
+                "order_html": escape(row.get("orderNo")),
+                "internet_html": escape(row.get("internetNo")),
+                "time_html": escape(local_time(moment, zone_name)),
+                "age_html": escape(age(moment, now)),
+            }
+        )
+    return out
+
+
+def up_to(rows: Sequence[dict], moment: datetime) -> list[dict]:
+    """Replay: the rows whose check-in time is not after `moment`."""
+    limit = as_utc(moment).timestamp()
+    return [r for r in rows if r["t"] <= limit]
+
+
+def latest_per_staff(rows: Sequence[dict]) -> list[dict]:
+    """Each technician's newest row (replay of 'latest positions' at a past moment)."""
+    newest: dict[str, dict] = {}
+    for row in rows:
+        kept = newest.get(row["staffCode"])
+        if kept is None or row["t"] > kept["t"]:
+            newest[row["staffCode"]] = row
+    return list(newest.values())
+
+
+def view_for(rows: Sequence[dict]) -> dict[str, float]:
+    """Centre on the median point (robust to a stray far-away check-in), at city zoom."""
+    if not rows:
+        lat, lon = DEFAULT_CENTER
+    else:
+        lon = statistics.median(r["position"][0] for r in rows)
+        lat = statistics.median(r["position"][1] for r in rows)
+    return {"latitude": round(lat, 5), "longitude": round(lon, 5), "zoom": CITY_ZOOM}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    choice: str
+    rows: Sequence[dict]
+
+
+def layers(spec: LayerSpec) -> list[pdk.Layer]:
+    if spec.choice == HEATMAP:
+        return [
+            pdk.Layer(
+                "HeatmapLayer",
+                id="heatmap",
+                data=list(spec.rows),
+                get_position="position",
+                radius_pixels=40,
+                aggregation="SUM",
+            )
+        ]
+    if spec.choice == HEXAGON:
+        return [
+            pdk.Layer(
+                "HexagonLayer",
+                id="hexagon",
+                data=list(spec.rows),
+                get_position="position",
+                radius=300,
+                elevation_scale=4,
+                extruded=False,
+                opacity=0.6,
+                coverage=0.9,
+            )
+        ]
+    return [
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="checkins" if spec.choice == ALL_CHECKINS else "technicians",
+            data=list(spec.rows),
+            get_position="position",
+            get_fill_color="color",
+            get_line_color=[255, 255, 255],
+            line_width_min_pixels=1,
+            stroked=True,
+            get_radius=40,
+            radius_min_pixels=5,
+            radius_max_pixels=30,
+            pickable=True,
+            auto_highlight=True,
+        )
+    ]
+
+
+def deck(spec: LayerSpec, view: dict[str, float]) -> pdk.Deck:
+    return pdk.Deck(
+        layers=layers(spec),
+        initial_view_state=pdk.ViewState(**view),
+        map_provider="carto",
+        map_style=MAP_STYLE,
+        tooltip={"html": TOOLTIP_HTML, "style": {"fontSize": "12px"}},
+    )

@@ -1,0 +1,137 @@
+"""Read-model queries. Each returns plain rows; filtering, grouping and limits run in the
+database, and every result the browser may get is capped."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import DESCENDING
+from pymongo.database import Database
+
+CHECKINS = "homecheckins"
+TECHNICIANS = "technicians"
+ORDERS = "orders"
+
+POINT_CAP = 20_000  # points one map layer sends to the browser
+TECHNICIAN_CAP = 10_000
+TIMES_CAP = 200_000  # check-in times fetched for the per-minute chart
+
+MAP_FIELDS = {
+    "_id": 0,
+    "staffCode": 1,
+    "jobStatus": 1,
+    "orderNo": 1,
+    "internetNo": 1,
+    "checkinLatitude": 1,
+    "checkinLongitude": 1,
+    "checkinDate": 1,
+}
+LOG_FIELDS = {**MAP_FIELDS, "_id": 1, "storedAt": 1}
+
+
+def capped_find(
+    db: Database, collection: str, query: dict, fields: dict, cap: int, skip: int = 0
+) -> tuple[list[dict], bool]:
+    """Newest first, at most `cap` rows; the flag says whether more matched."""
+    cursor = (
+        db[collection].find(query, fields).sort("checkinDate", DESCENDING).skip(skip).limit(cap + 1)
+    )
+    rows = list(cursor)
+    return rows[:cap], len(rows) > cap
+
+
+def latest_positions(db: Database, query: dict, cap: int = TECHNICIAN_CAP):
+    return capped_find(db, TECHNICIANS, query, MAP_FIELDS, cap)
+
+
+def checkins_in_window(db: Database, query: dict, cap: int = POINT_CAP):
+    return capped_find(db, CHECKINS, query, MAP_FIELDS, cap)
+
+
+def events_stored(db: Database) -> int:
+    return db[CHECKINS].estimated_document_count()
+
+
+def count_checkins(db: Database, query: dict, limit: int = 0) -> int:
+    options = {"limit": limit} if limit else {}
+    return db[CHECKINS].count_documents(query, **options)
+
+
+def checkin_times(db: Database, since: datetime, cap: int = TIMES_CAP) -> list[datetime]:
+    cursor = db[CHECKINS].find({"checkinDate": {"$gte": since}}, {"_id": 0, "checkinDate": 1})
+    return [d["checkinDate"] for d in cursor.limit(cap) if "checkinDate" in d]
+
+
+def active_technicians(db: Database, since: datetime) -> int:
+    return db[TECHNICIANS].count_documents({"checkinDate": {"$gte": since}})
+
+
+def _group_count(db: Database, collection: str, field: str) -> dict[str, int]:
+    pipeline = [{"$group": {"_id": f"${field}", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}]
+    return {str(d["_id"]): d["n"] for d in db[collection].aggregate(pipeline)}
+
+
+def status_breakdown(db: Database) -> dict[str, int]:
+    """Technicians by their current jobStatus."""
+    return _group_count(db, TECHNICIANS, "jobStatus")
+
+
+def orders_by_status(db: Database) -> dict[str, int]:
+    return _group_count(db, ORDERS, "jobStatus")
+
+
+def known_statuses(db: Database) -> list[str]:
+    return sorted(status_breakdown(db))
+
+
+def technician(db: Database, staff_code: str) -> dict | None:
+    return db[TECHNICIANS].find_one({"_id": str(staff_code)})
+
+
+def recent_checkins_of(db: Database, staff_code: str, limit: int = 20) -> list[dict]:
+    rows, _ = capped_find(db, CHECKINS, {"staffCode": str(staff_code)}, LOG_FIELDS, limit)
+    return rows
+
+
+def orders_of(db: Database, staff_code: str, limit: int = 20) -> list[dict]:
+    cursor = (
+        db[ORDERS]
+        .find({"staffCode": str(staff_code)}, {"history": 0})
+        .sort("checkinDate", DESCENDING)
+        .limit(limit)
+    )
+    return list(cursor)
+
+
+def event_page(db: Database, query: dict, page: int, page_size: int) -> tuple[list[dict], bool]:
+    """One page of the event log (newest first) and whether a next page exists."""
+    return capped_find(db, CHECKINS, query, LOG_FIELDS, page_size, skip=page * page_size)
+
+
+def order_timeline(db: Database, order_no: str) -> list[dict[str, Any]]:
+    """The order's status history from `orders`; from its events when the order has no document."""
+    order = db[ORDERS].find_one({"_id": str(order_no)})
+    if order and order.get("history"):
+        return list(order["history"])
+    rows = list(
+        db[CHECKINS]
+        .find(
+            {"orderNo": str(order_no)}, {"_id": 1, "jobStatus": 1, "staffCode": 1, "checkinDate": 1}
+        )
+        .sort("checkinDate", 1)
+        .limit(500)
+    )
+    return [
+        {
+            "eventId": r["_id"],
+            "jobStatus": r.get("jobStatus"),
+            "staffCode": r.get("staffCode"),
+            "checkinDate": r.get("checkinDate"),
+        }
+        for r in rows
+    ]
+
+
+def ping(db: Database) -> None:
+    db.client.admin.command("ping")

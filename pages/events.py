@@ -1,0 +1,70 @@
+"""Event log: recent check-ins, searchable, one order's timeline, CSV of the filtered rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+from pymongo.errors import PyMongoError
+
+from dashboard import clients, eventlog, queries
+from dashboard.filters import WINDOWS, Filters, mongo_filter, search_filter
+
+PAGE_SIZE = 200
+CSV_CAP = 50_000
+settings = clients.settings()
+tz = settings.checkin_timezone
+db = clients.database(settings)
+
+st.title("Event log")
+c1, c2, c3 = st.columns([1, 1, 2])
+window = c1.selectbox(
+    "Time window", list(WINDOWS), index=list(WINDOWS).index("7 days"), key="ev_window"
+)
+try:
+    options = queries.known_statuses(db)
+except PyMongoError:
+    options = []
+statuses = c2.multiselect("jobStatus", options, key="ev_status")
+text = c3.text_input("Search orderNo, internetNo or staffCode", key="ev_search", max_chars=128)
+
+now = datetime.now(UTC)
+query = {
+    **mongo_filter(Filters(window=window, statuses=tuple(statuses)), now, tz),
+    **search_filter(text, eventlog.SEARCH_FIELDS),
+}
+page = int(st.number_input("Page", min_value=1, value=1, step=1, key="ev_page")) - 1
+
+try:
+    rows, more = queries.event_page(db, query, page, PAGE_SIZE)
+except PyMongoError as exc:
+    st.error(f"MongoDB is unreachable ({type(exc).__name__}). Reload to retry.")
+    st.stop()
+
+frame = eventlog.table(rows, now, tz)
+first = page * PAGE_SIZE
+st.caption(
+    f"Rows {first + 1 if rows else 0:,}–{first + len(rows):,}, newest first"
+    + (" · more on the next page" if more else "")
+)
+st.dataframe(frame, hide_index=True, width="stretch")
+
+if st.button("Prepare CSV of all filtered rows", key="ev_csv"):
+    all_rows, capped = queries.capped_find(db, queries.CHECKINS, query, queries.LOG_FIELDS, CSV_CAP)
+    if capped:
+        st.warning(f"The CSV holds the newest {CSV_CAP:,} rows; narrow the filters for the rest.")
+    st.download_button(
+        "Download CSV",
+        eventlog.csv_bytes(eventlog.table(all_rows, now, tz)),
+        file_name="checkins.csv",
+        mime="text/csv",
+    )
+
+st.subheader("One order's timeline")
+order_no = st.text_input("orderNo", key="ev_order", max_chars=128).strip()
+if order_no:
+    history = queries.order_timeline(db, order_no)
+    if history:
+        st.dataframe(eventlog.timeline_table(history, tz), hide_index=True)
+    else:
+        st.info("No check-ins for that order.")

@@ -1,0 +1,196 @@
+"""Live operations map: where technicians are, refreshed in place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import streamlit as st
+from pymongo.errors import PyMongoError
+
+from dashboard import clients, queries
+from dashboard import map_layers as ml
+from dashboard.filters import (
+    DATE_RANGE,
+    WINDOWS,
+    Filters,
+    from_query_params,
+    mongo_filter,
+    time_bounds,
+    to_query_params,
+)
+from dashboard.formatting import local_time
+from dashboard.page_state import remember, remembered, seed_widget
+
+INTERVALS = {"2 s": 2, "5 s": 5, "10 s": 10, "30 s": 30, "60 s": 60}
+settings = clients.settings()
+tz = settings.checkin_timezone
+db = clients.database(settings)
+
+st.title("Live operations map")
+
+# Filters: remembered across reruns, page switches and reloads (URL).
+saved: Filters = remembered("map_filters", from_query_params)
+saved_layer = remembered("map_layer", lambda p: (p.get("layer") or [ml.LATEST])[0])
+saved_layer = saved_layer if saved_layer in ml.LAYER_CHOICES else ml.LATEST
+for key, value in {
+    "map_window": saved.window,
+    "map_status": list(saved.statuses),
+    "map_staff": saved.staff,
+    "map_layer_choice": saved_layer,
+}.items():
+    seed_widget(key, value)
+
+try:
+    status_options = sorted(set(queries.known_statuses(db)) | set(saved.statuses))
+except PyMongoError:
+    status_options = sorted(saved.statuses)
+
+with st.sidebar:
+    st.header("Map filters")
+    window = st.selectbox("Time window", [*WINDOWS, DATE_RANGE], key="map_window")
+    days = ()
+    if window == DATE_RANGE:
+        today = datetime.now(UTC).date()
+        chosen = (
+            (saved.start_day, saved.end_day or saved.start_day)
+            if saved.start_day
+            else (
+                today - timedelta(days=1),
+                today,
+            )
+        )
+        days = st.date_input("Days (local time)", value=chosen, max_value=today)
+    statuses = st.multiselect("jobStatus", status_options, key="map_status")
+    staff = st.text_input("staffCode contains", key="map_staff", max_chars=128)
+    layer = st.radio("Layer", ml.LAYER_CHOICES, key="map_layer_choice")
+    st.header("Live")
+    interval = st.selectbox("Refresh every", list(INTERVALS), index=1, key="map_interval")
+    paused = st.toggle("Pause", key="map_paused")
+    replay = st.toggle("Replay", key="map_replay", help="A time slider over the window")
+
+days = tuple(days) if isinstance(days, (tuple, list)) else (days,)
+filters = Filters(
+    window=window if window != DATE_RANGE or days else saved.window,
+    start_day=days[0] if days else None,
+    end_day=days[1] if len(days) > 1 else None,
+    statuses=tuple(statuses),
+    staff=staff,
+)
+remember("map_filters", filters, {**to_query_params(filters), "layer": layer})
+st.session_state["map_layer"] = layer
+
+
+def replay_moment(since: datetime, until: datetime) -> datetime:
+    """The replay slider (with play): a moment between since and until, in minutes."""
+    step = max(timedelta(minutes=1), (until - since) / 300)
+    if st.session_state.get("replay_playing") and "replay_at" in st.session_state:
+        nxt = st.session_state.replay_at + step
+        st.session_state.replay_at = since if nxt > until else nxt
+    current = st.session_state.get("replay_at")
+    if current is None or not since <= current <= until:
+        st.session_state.replay_at = until
+    return st.slider(
+        "Replay: check-ins up to",
+        min_value=since,
+        max_value=until,
+        step=step,
+        key="replay_at",
+        format="YYYY-MM-DD HH:mm",
+    )
+
+
+def live_map() -> None:
+    now = datetime.now(UTC)
+    since, until = time_bounds(filters, now, tz)
+    query = mongo_filter(filters, now, tz)
+    try:
+        if layer == ml.LATEST and not replay:
+            found, capped = queries.latest_positions(db, query)
+        else:
+            found, capped = queries.checkins_in_window(db, query)
+        total = queries.events_stored(db)
+    except PyMongoError as exc:
+        st.error(
+            f"MongoDB is unreachable ({type(exc).__name__}); the map retries on every refresh."
+        )
+        return
+    rows = ml.map_rows(found, now, tz)
+    if replay:
+        play_col, _ = st.columns([1, 5])
+        play_col.toggle("Play", key="replay_playing")
+        moment = replay_moment(since.replace(second=0, microsecond=0), min(until, now))
+        rows = ml.up_to(rows, moment)
+        if layer == ml.LATEST:
+            rows = ml.latest_per_staff(rows)
+
+    signature = (filters, layer)
+    if st.session_state.get("map_view_for") != signature or not st.session_state.get(
+        "map_view_has_points"
+    ):
+        # Only a filter change (or the first points) moves the view: refreshes keep pan/zoom.
+        st.session_state.map_view = ml.view_for(rows)
+        st.session_state.map_view_for = signature
+        st.session_state.map_view_has_points = bool(rows)
+
+    previous = st.session_state.get("map_total")
+    arrived = max(0, total - previous) if previous is not None else 0
+    st.session_state.map_total = total
+    what = "technicians" if layer == ml.LATEST else "check-ins"
+    st.markdown(
+        f"**{len(rows):,} {what} on the map** · last updated {local_time(now, tz, '%H:%M:%S')} · "
+        f"{arrived:,} check-ins arrived since the previous refresh"
+    )
+    if capped:
+        st.warning(
+            f"Showing only the newest {len(found):,} matching {what}: narrow the time window "
+            "or the filters to see the rest."
+        )
+    st.markdown(ml.legend_html(ml.legend(r["jobStatus"] for r in rows)), unsafe_allow_html=True)
+
+    map_col, detail_col = st.columns([3, 1])
+    with map_col:
+        deck = ml.deck(ml.LayerSpec(layer, rows), st.session_state.map_view)
+        event = st.pydeck_chart(
+            deck, on_select="rerun", selection_mode="single-object", key="live_map", height=560
+        )
+    picked = [o for objs in (event.selection.objects or {}).values() for o in objs]
+    if picked and picked[0].get("staffCode"):
+        st.session_state.map_picked = picked[0]["staffCode"]
+    with detail_col:
+        show_technician(st.session_state.get("map_picked"))
+
+
+def show_technician(staff_code: str | None) -> None:
+    if not staff_code:
+        st.caption("Click a technician on the map to see their recent check-ins and orders.")
+        return
+    st.subheader(staff_code)
+    try:
+        recent = queries.recent_checkins_of(db, staff_code, limit=10)
+        orders = queries.orders_of(db, staff_code, limit=10)
+    except PyMongoError as exc:
+        st.error(f"MongoDB is unreachable ({type(exc).__name__}).")
+        return
+    st.caption("Recent check-ins")
+    st.dataframe(
+        [
+            {
+                "time": local_time(r.get("checkinDate"), tz, "%m-%d %H:%M"),
+                "status": r.get("jobStatus"),
+                "order": r.get("orderNo"),
+            }
+            for r in recent
+        ],
+        hide_index=True,
+    )
+    st.caption("Orders")
+    st.dataframe(
+        [{"order": o.get("orderNo"), "status": o.get("jobStatus")} for o in orders], hide_index=True
+    )
+
+
+playing = replay and st.session_state.get("replay_playing")
+run_every = None if paused else (1 if playing else INTERVALS[interval])
+st.fragment(run_every=run_every)(live_map)()
+if paused:
+    st.caption("Live refresh paused.")

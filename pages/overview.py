@@ -1,0 +1,77 @@
+"""Overview: how much is flowing, who is active, and whether Kafka and MongoDB answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import streamlit as st
+from pymongo.errors import PyMongoError
+
+from dashboard import clients, kafka_status, queries
+from dashboard.overview import counts_frame, per_minute
+
+settings = clients.settings()
+tz = settings.checkin_timezone
+
+st.title("Overview")
+with st.sidebar:
+    active_minutes = st.number_input("Active = seen in the last N minutes", 1, 1440, 15, key="ov_n")
+    chart_minutes = st.number_input("Per-minute chart over N minutes", 5, 240, 30, key="ov_chart")
+
+
+@st.fragment(run_every=5)
+def overview() -> None:
+    now = datetime.now(UTC)
+    db = clients.database(settings)
+    admin = clients.kafka_admin(settings)
+    kafka_up = kafka_status.reachable(admin)
+    try:
+        queries.ping(db)
+        mongo_up = True
+    except PyMongoError:
+        mongo_up = False
+
+    down = [name for name, up in (("Kafka", kafka_up), ("MongoDB", mongo_up)) if not up]
+    if down:
+        st.error(f"Unreachable: {' and '.join(down)}. Retrying every 5 s.")
+    k, m = st.columns(2)
+    k.metric("Kafka", "reachable" if kafka_up else "UNREACHABLE", settings.bootstrap_servers)
+    m.metric("MongoDB", "reachable" if mongo_up else "UNREACHABLE", settings.mongodb_database)
+
+    if mongo_up:
+        try:
+            show_store_figures(db, now)
+        except PyMongoError as exc:
+            st.error(f"MongoDB stopped answering ({type(exc).__name__}); retrying.")
+    if kafka_up:
+        try:
+            lag = kafka_status.consumer_lag(admin, settings.consumer_group, settings.checkin_topic)
+            dlq = kafka_status.topic_size(admin, settings.checkin_dlq_topic)
+        except Exception as exc:  # noqa: BLE001 - any Kafka error is shown, never raised
+            st.error(f"Could not read Kafka offsets ({type(exc).__name__}); retrying.")
+        else:
+            a, b = st.columns(2)
+            a.metric(f"Consumer lag ({settings.consumer_group})", f"{lag:,}")
+            b.metric("Dead-letter queue", f"{dlq:,}", settings.checkin_dlq_topic)
+
+
+def show_store_figures(db, now: datetime) -> None:
+    last5 = queries.count_checkins(db, {"checkinDate": {"$gte": now - timedelta(minutes=5)}})
+    times = queries.checkin_times(db, now - timedelta(minutes=int(chart_minutes)))
+    cols = st.columns(3)
+    cols[0].metric("Events stored", f"{queries.events_stored(db):,}")
+    cols[1].metric("Check-ins, last 5 min", f"{last5:,}")
+    active = queries.active_technicians(db, now - timedelta(minutes=int(active_minutes)))
+    cols[2].metric(f"Active technicians ({int(active_minutes)} min)", f"{active:,}")
+    st.subheader("Check-ins per minute")
+    st.bar_chart(per_minute(times, now, int(chart_minutes), tz))
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Technicians by jobStatus")
+        st.dataframe(counts_frame(queries.status_breakdown(db), "jobStatus"), hide_index=True)
+    with right:
+        st.subheader("Orders by status")
+        st.dataframe(counts_frame(queries.orders_by_status(db), "jobStatus"), hide_index=True)
+
+
+overview()

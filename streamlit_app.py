@@ -1,0 +1,14 @@
+"""The dashboard's entry: `streamlit run streamlit_app.py`. One st.Page line per page."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Check-in monitor", page_icon="📍", layout="wide")
+
+page = st.navigation(
+    [
+        st.Page("pages/map.py", title="Live map", icon="🗺️", default=True),
+        st.Page("pages/overview.py", title="Overview", icon="📊"),
+        st.Page("pages/events.py", title="Event log", icon="📜"),
+    ]
+)
+page.run()
