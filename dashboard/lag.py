@@ -1,0 +1,146 @@
+"""Consumer lag of a group, from a terminal.
+
+    python -m dashboard.lag [--group G] [--topic T] [--json]
+
+Reads Kafka's offsets now (a few AdminClient calls), the sampler's history from MongoDB (for
+the Burrow-style status, the rates and interpolated time lags), and the timestamps of the
+oldest unread messages. The same `collect` feeds the lag page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from confluent_kafka.admin import AdminClient
+from pymongo import MongoClient
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from checkins.settings import Settings, get_settings
+from dashboard import lag_history
+from dashboard.kafka_offsets import (
+    GroupSnapshot,
+    LagReadError,
+    MessageTimes,
+    admin_client,
+    snapshot,
+)
+from dashboard.lag_report import STATUS_WINDOW_SECONDS, GroupReport, build
+
+HISTORY_SECONDS = max(STATUS_WINDOW_SECONDS, 300.0)
+
+
+def collect(
+    admin: AdminClient,
+    group: str,
+    topics: Sequence[str] | None,
+    db: Database | None = None,
+    reader: MessageTimes | None = None,
+    history_seconds: float = HISTORY_SECONDS,
+) -> tuple[GroupReport, list[GroupSnapshot], list[str]]:
+    """The report for `group`, the history it stands on, and notes on what could not be read."""
+    notes: list[str] = []
+    now = snapshot(admin, group, topics)
+    history: list[GroupSnapshot] = []
+    if db is not None:
+        try:
+            history = [restrict(s, now) for s in lag_history.recent(db, group, history_seconds)]
+        except PyMongoError as exc:
+            notes.append(f"no lag history: MongoDB did not answer ({type(exc).__name__})")
+    times: dict[tuple[str, int], float] = {}
+    if reader is not None:
+        unread = {
+            (p.topic, p.partition): (p.committed if p.committed is not None else p.start)
+            for p in now.partitions
+            if (p.committed if p.committed is not None else p.start) < p.end
+        }
+        times = reader.at(unread)
+    return build(now, history, times), history, notes
+
+
+def restrict(snap: GroupSnapshot, like: GroupSnapshot) -> GroupSnapshot:
+    """`snap` with only the topics `like` has (the history holds all of a group's topics)."""
+    topics = {p.topic for p in like.partitions}
+    kept = tuple(p for p in snap.partitions if p.topic in topics)
+    return GroupSnapshot(snap.group, snap.at, snap.state, snap.members, snap.assignor, kept)
+
+
+def default_topics(admin: AdminClient, group: str, settings: Settings) -> list[str] | None:
+    """The group's own topics; for a group that has none yet, the check-in topic."""
+    probe = snapshot(admin, group, [])
+    return None if probe.partitions else [settings.checkin_topic]
+
+
+def render_text(report: GroupReport, notes: Sequence[str]) -> str:
+    def num(v: float | int | None, fmt: str = ",") -> str:
+        return "-" if v is None else format(v, fmt)
+
+    lines = [
+        f"group {report.group}  state {report.state}  members {report.members}  "
+        f"assignor {report.assignor or '-'}",
+        f"status {report.status}: {report.reason}",
+        f"total lag {report.total_lag:,}  worst time lag {num(report.worst_time_lag_s, '.1f')} s  "
+        f"produced/s {num(report.produced_per_s, '.1f')}  "
+        f"consumed/s {num(report.consumed_per_s, '.1f')}  (history samples: {report.samples})",
+        "",
+    ]
+    header = ("topic", "part", "start", "end", "committed", "lag", "time lag s", "status", "owner")
+    rows = [header]
+    for p in report.partitions:
+        owner = f"{p.client_id}@{p.host}" if p.client_id else "-"
+        rows.append(
+            (
+                p.topic,
+                str(p.partition),
+                num(p.start),
+                num(p.end),
+                num(p.committed),
+                num(p.lag),
+                num(p.time_lag_s, ".1f"),
+                p.status,
+                owner,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    reasons = [f"  {p.topic}[{p.partition}] {p.status}: {p.reason}" for p in report.partitions]
+    lines += ["", "reasons:", *reasons]
+    lines += [f"note: {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="python -m dashboard.lag", description=__doc__)
+    parser.add_argument("--group", default=settings.consumer_group, help="consumer group")
+    parser.add_argument("--topic", action="append", help="only this topic (repeatable)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+
+    admin = admin_client(settings)
+    mongo = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=2000, tz_aware=True)
+    reader = MessageTimes(settings)
+    try:
+        topics = args.topic or default_topics(admin, args.group, settings)
+        report, _, notes = collect(
+            admin, args.group, topics, mongo[settings.mongodb_database], reader
+        )
+    except LagReadError as exc:
+        print(f"lag: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        reader.close()
+        mongo.close()
+    if args.json:
+        print(json.dumps({**report.as_dict(), "notes": notes}))
+    else:
+        print(render_text(report, notes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

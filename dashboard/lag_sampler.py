@@ -1,0 +1,119 @@
+"""Background lag sampler: python -m dashboard.lag_sampler [--interval 5] [--once]
+
+Every few seconds it reads the offsets of every consumer group on the check-in topics (and the
+configured group, even before it exists) and stores them in MongoDB (`lag_samples`, see
+`dashboard.lag_history`), so the lag page has a trend and a Burrow window the moment it opens.
+`python -m stack up/run` starts it as the `lag-sampler` service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from checkins.settings import Settings, get_settings
+from dashboard import lag_history
+from dashboard.kafka_offsets import LagReadError, admin_client, groups_on_topics, snapshot
+
+log = logging.getLogger("lag-sampler")
+DISCOVER_EVERY_S = 30.0
+PRUNE_EVERY_S = 60.0
+
+
+class Sampler:
+    def __init__(self, settings: Settings, extra_groups: list[str] | None = None):
+        self.settings = settings
+        self.topics = [settings.checkin_topic, settings.checkin_dlq_topic, settings.status_topic]
+        self.admin = admin_client(settings)
+        self.mongo = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=5000, tz_aware=True)
+        self.db = self.mongo[settings.mongodb_database]
+        self.fixed = sorted({settings.consumer_group, *(extra_groups or [])})
+        self.groups: list[str] = list(self.fixed)
+        self._discovered_at = 0.0
+        self._pruned_at = 0.0
+        self._indexed = False
+
+    def once(self) -> int:
+        """One sampling round; returns how many group samples were stored."""
+        now = time.monotonic()
+        if not self._indexed:
+            ttl = lag_history.ensure_indexes(self.db)
+            log.info(
+                "lag history in %s.%s (TTL index: %s)",
+                self.db.name,
+                lag_history.COLLECTION,
+                "yes" if ttl else "no, pruned by the sampler",
+            )
+            self._indexed = True
+        if now - self._discovered_at >= DISCOVER_EVERY_S:
+            found = groups_on_topics(self.admin, self.topics)
+            self.groups = sorted(set(self.fixed) | set(found))
+            self._discovered_at = now
+        snaps = []
+        for group in self.groups:
+            try:
+                snap = snapshot(self.admin, group, None)
+                if not snap.partitions and group in self.fixed:
+                    snap = snapshot(self.admin, group, [self.settings.checkin_topic])
+            except LagReadError as exc:
+                log.warning("group %s: %s", group, exc)
+                continue
+            if snap.partitions:
+                snaps.append(snap)
+        lag_history.record(self.db, snaps)
+        if now - self._pruned_at >= PRUNE_EVERY_S:
+            lag_history.prune(self.db)
+            self._pruned_at = now
+        return len(snaps)
+
+    def run(self, interval: float, stop: threading.Event) -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                stored = self.once()
+                log.debug("stored %d group samples", stored)
+            except LagReadError as exc:
+                log.warning("Kafka: %s; retrying in %.0f s", exc, interval)
+            except PyMongoError as exc:
+                # The exception text may carry the connection string's host list, never shown.
+                log.warning("MongoDB: %s; retrying in %.0f s", type(exc).__name__, interval)
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+    def close(self) -> None:
+        self.mongo.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboard.lag_sampler", description=__doc__)
+    parser.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
+    parser.add_argument("--group", action="append", help="also sample this group (repeatable)")
+    parser.add_argument("--once", action="store_true", help="take one sample and exit")
+    args = parser.parse_args(argv)
+    if args.interval <= 0:
+        parser.error("--interval must be positive")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    sampler = Sampler(get_settings(), args.group)
+    try:
+        if args.once:
+            print(f"stored {sampler.once()} group samples")
+            return 0
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        log.info("sampling every %.1f s; groups: %s", args.interval, ", ".join(sampler.groups))
+        sampler.run(args.interval, stop)
+    finally:
+        sampler.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
