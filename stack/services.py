@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from checkins.settings import LOCAL_HOST, Settings
-from stack import broker, install, store
+from stack import broker, install, processes, store
 from stack.paths import StackDir
 
 
@@ -61,8 +62,48 @@ def python_module(*args: str) -> list[str]:
     return [sys.executable, "-m", *args]
 
 
+def lag_sampler(settings: Settings, stack: StackDir) -> Service:
+    """Samples consumer-group offsets into MongoDB so the lag page has history when opened."""
+    signature = "dashboard.lag_sampler"
+    return Service(
+        name="lag-sampler",
+        address=f"MongoDB {settings.mongodb_database}.lag_samples",
+        signature=signature,
+        command=lambda: python_module("dashboard.lag_sampler"),
+        # No port: ready means it is still running once started.
+        ready=lambda: processes.running_pid(stack.pid_file("lag-sampler"), signature) is not None,
+        start_timeout=15.0,
+    )
+
+
+def http_answers(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def api(settings: Settings, stack: StackDir) -> Service:
+    address = local_address(settings.api_port)
+    return Service(
+        name="api",
+        address=address,
+        signature="-m api",
+        command=lambda: python_module("api"),
+        ready=lambda: http_answers(f"{address}/healthz"),
+        ports=(settings.api_port,),
+        start_timeout=30.0,
+    )
+
+
 def all_services(settings: Settings, stack: StackDir) -> list[Service]:
-    return [kafka(settings, stack), mongo(settings, stack)]
+    return [
+        kafka(settings, stack),
+        mongo(settings, stack),
+        lag_sampler(settings, stack),
+        api(settings, stack),
+    ]
 
 
 def local_address(port: int) -> str:
