@@ -9,6 +9,7 @@ page = st.navigation(
         st.Page("pages/map.py", title="Live map", icon="🗺️", default=True),
         st.Page("pages/overview.py", title="Overview", icon="📊"),
         st.Page("pages/events.py", title="Event log", icon="📜"),
+        st.Page("pages/lag.py", title="Consumer lag", icon="⏱️"),
     ]
 )
 page.run()

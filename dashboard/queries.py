@@ -41,12 +41,12 @@ def capped_find(
     return rows[:cap], len(rows) > cap
 
 
-def latest_positions(db: Database, query: dict, cap: int = TECHNICIAN_CAP):
-    return capped_find(db, TECHNICIANS, query, MAP_FIELDS, cap)
+def latest_positions(db: Database, query: dict, cap: int | None = None):
+    return capped_find(db, TECHNICIANS, query, MAP_FIELDS, cap or TECHNICIAN_CAP)
 
 
-def checkins_in_window(db: Database, query: dict, cap: int = POINT_CAP):
-    return capped_find(db, CHECKINS, query, MAP_FIELDS, cap)
+def checkins_in_window(db: Database, query: dict, cap: int | None = None):
+    return capped_find(db, CHECKINS, query, MAP_FIELDS, cap or POINT_CAP)
 
 
 def events_stored(db: Database) -> int:

@@ -83,6 +83,7 @@ st.session_state["map_layer"] = layer
 def replay_moment(since: datetime, until: datetime) -> datetime:
     """The replay slider (with play): a moment between since and until, in minutes."""
     step = max(timedelta(minutes=1), (until - since) / 300)
+    step = timedelta(minutes=round(step.total_seconds() / 60))
     if st.session_state.get("replay_playing") and "replay_at" in st.session_state:
         nxt = st.session_state.replay_at + step
         st.session_state.replay_at = since if nxt > until else nxt
@@ -118,7 +119,9 @@ def live_map() -> None:
     if replay:
         play_col, _ = st.columns([1, 5])
         play_col.toggle("Play", key="replay_playing")
-        moment = replay_moment(since.replace(second=0, microsecond=0), min(until, now))
+        # Whole minutes, so the slider's range stays put between refreshes.
+        end = min(until, now).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        moment = replay_moment(since.replace(second=0, microsecond=0), end)
         rows = ml.up_to(rows, moment)
         if layer == ml.LATEST:
             rows = ml.latest_per_staff(rows)

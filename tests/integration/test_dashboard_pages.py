@@ -1,0 +1,250 @@
+"""Every dashboard page, run by Streamlit's AppTest against the real store and broker, with
+read-model documents written as docs/architecture.md shapes them (tests/readmodels.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from confluent_kafka import Producer
+from streamlit.testing.v1 import AppTest
+
+from checkins.settings import Settings, get_settings
+from dashboard import map_layers as ml
+from dashboard import queries
+from stack.paths import ROOT
+from tests.readmodels import checkin, spread, write_checkins
+
+APP = str(ROOT / "streamlit_app.py")
+PAGES = ["pages/map.py", "pages/overview.py", "pages/events.py"]
+
+
+def use(monkeypatch, settings: Settings) -> None:
+    """Point the dashboard (which reads get_settings()) at these settings."""
+    for name in ("mongodb_database", "checkin_topic", "checkin_dlq_topic", "consumer_group"):
+        monkeypatch.setenv(name.upper(), str(getattr(settings, name)))
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def board(isolated, mongo, monkeypatch):
+    use(monkeypatch, isolated)
+    yield isolated, mongo[isolated.mongodb_database]
+    get_settings.cache_clear()
+
+
+def open_page(page: str = "pages/map.py") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    if page != "pages/map.py":
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def deck(at: AppTest) -> dict:
+    [chart] = at.get("deck_gl_json_chart")
+    return json.loads(chart.proto.json)
+
+
+def points(at: AppTest) -> list[dict]:
+    return deck(at)["layers"][0]["data"]
+
+
+def text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [w.value for w in at.warning] + [e.value for e in at.error]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_an_empty_store(board, page):
+    at = open_page(page)
+    if page == "pages/map.py":
+        assert points(at) == []
+        assert "0 technicians on the map" in text(at)
+
+
+def test_every_page_renders_on_a_populated_store(board):
+    _, db = board
+    write_checkins(db, spread(12, now=datetime.now(UTC)))
+    for page in PAGES:
+        open_page(page)
+
+
+def test_map_shows_each_technicians_latest_position_with_escaped_tooltips(board):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(
+        db,
+        [
+            checkin("alice", at=now - timedelta(minutes=30), lat=13.70, lon=100.50),
+            checkin(
+                "alice", at=now - timedelta(minutes=2), lat=13.75, lon=100.55, status="onroute"
+            ),
+            checkin("<b>bob</b>", at=now - timedelta(minutes=5), lat=13.80, lon=100.60),
+        ],
+    )
+    at = open_page()
+    data = {p["staffCode"]: p for p in points(at)}
+    assert set(data) == {"alice", "<b>bob</b>"}
+    assert data["alice"]["position"] == [100.55, 13.75]
+    assert data["alice"]["status_html"] == "onroute"
+    assert data["alice"]["age_html"] == "2 min ago"
+    assert data["<b>bob</b>"]["staff_html"] == "&lt;b&gt;bob&lt;/b&gt;"
+    spec = deck(at)
+    assert spec["layers"][0]["@@type"] == "ScatterplotLayer"
+    assert spec["initialViewState"]["zoom"] == ml.CITY_ZOOM
+    assert "2 technicians on the map" in text(at)
+    assert "onroute" in text(at) and "homecheckedin" in text(at)  # the legend
+
+
+def test_filters_change_what_the_map_layer_holds(board):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(db, spread(9, now=now, minutes_apart=5))  # tech000 .. tech008, 0..40 min ago
+    at = open_page()
+    assert len(points(at)) == 9
+
+    at.sidebar.multiselect(key="map_status").set_value(["onroute"]).run()
+    assert {p["jobStatus"] for p in points(at)} == {"onroute"}
+    assert len(points(at)) == 3
+
+    at.sidebar.multiselect(key="map_status").set_value([]).run()
+    at.sidebar.text_input(key="map_staff").set_value("ECH00").run()  # case-insensitive contains
+    assert len(points(at)) == 9
+    at.sidebar.text_input(key="map_staff").set_value("tech00.").run()  # a literal dot
+    assert points(at) == []
+    at.sidebar.text_input(key="map_staff").set_value("").run()
+
+    at.sidebar.selectbox(key="map_window").set_value("15 min").run()
+    assert sorted(p["staffCode"] for p in points(at)) == ["tech000", "tech001", "tech002"]
+    assert not at.exception
+
+
+def test_layer_choices_and_all_checkins_in_the_window(board):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(
+        db, [checkin("s1", at=now - timedelta(minutes=m), order=f"o{m}") for m in (1, 2, 3)]
+    )
+    at = open_page()
+    assert len(points(at)) == 1  # latest positions: one technician
+    at.sidebar.radio(key="map_layer_choice").set_value(ml.ALL_CHECKINS).run()
+    assert len(points(at)) == 3
+    for choice, kind in ((ml.HEATMAP, "HeatmapLayer"), (ml.HEXAGON, "HexagonLayer")):
+        at.sidebar.radio(key="map_layer_choice").set_value(choice).run()
+        assert deck(at)["layers"][0]["@@type"] == kind
+        assert len(points(at)) == 3
+
+
+def test_refresh_keeps_the_view_counts_arrivals_and_a_filter_change_moves_the_view(board):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(db, [checkin("near", at=now - timedelta(minutes=1), lat=13.7, lon=100.5)])
+    at = open_page()
+    view = deck(at)["initialViewState"]
+    write_checkins(
+        db,
+        [checkin(f"far{i}", at=now - timedelta(minutes=1), lat=18.8, lon=98.9) for i in range(3)],
+    )
+    at.run()  # what a refresh does
+    assert len(points(at)) == 4
+    assert deck(at)["initialViewState"] == view
+    assert "3 check-ins arrived since the previous refresh" in text(at)
+    at.sidebar.text_input(key="map_staff").set_value("far").run()
+    assert deck(at)["initialViewState"]["latitude"] == pytest.approx(18.8)
+
+
+def test_the_page_says_when_it_capped_the_points(board, monkeypatch):
+    _, db = board
+    write_checkins(db, spread(8, now=datetime.now(UTC)))
+    monkeypatch.setattr(queries, "TECHNICIAN_CAP", 5)
+    at = open_page()
+    assert len(points(at)) == 5
+    assert "Showing only the newest 5 matching technicians" in text(at)
+
+
+def test_replay_shows_the_checkins_up_to_the_slider_moment(board):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(
+        db,
+        [
+            checkin("a", at=now - timedelta(minutes=50)),
+            checkin("b", at=now - timedelta(minutes=10)),
+        ],
+    )
+    at = open_page()
+    at.sidebar.selectbox(key="map_window").set_value("1 hour").run()
+    at.sidebar.toggle(key="map_replay").set_value(True).run()
+    assert len(points(at)) == 2
+    at.slider(key="replay_at").set_value(now - timedelta(minutes=30)).run()
+    assert [p["staffCode"] for p in points(at)] == ["a"]
+
+
+def test_overview_shows_the_figures_lag_and_dlq(board):
+    settings, db = board
+    now = datetime.now(UTC)
+    events = spread(4, now=now, minutes_apart=2)  # 0, 2, 4, 6 min ago
+    events.append(checkin("old", at=now - timedelta(hours=3), status="completed"))
+    write_checkins(db, events)
+    producer = Producer(settings.kafka_config())
+    for i in range(3):
+        producer.produce(settings.checkin_topic, value=b'{"A":"B"}', key=str(i).encode())
+    producer.produce(settings.checkin_dlq_topic, value=b"junk")
+    assert producer.flush(15) == 0
+
+    at = open_page("pages/overview.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Events stored"] == "5"
+    assert metrics["Check-ins, last 5 min"] == "3"
+    assert metrics["Active technicians (15 min)"] == "4"
+    assert metrics["Kafka"] == "reachable" and metrics["MongoDB"] == "reachable"
+    assert metrics[f"Consumer lag ({settings.consumer_group})"] == "3"
+    assert metrics["Dead-letter queue"] == "1"
+    statuses = at.dataframe[0].value.set_index("jobStatus")["count"].to_dict()
+    assert statuses == {"onroute": 2, "homecheckedin": 1, "completed": 2}
+
+
+def test_event_log_searches_shows_a_timeline_and_offers_a_csv(board):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(
+        db,
+        [
+            checkin("s1", at=now - timedelta(minutes=9), order="5960915_1", status="onroute"),
+            checkin("s1", at=now - timedelta(minutes=5), order="5960915_1"),
+            checkin("s2", at=now - timedelta(minutes=3), order="777", internet="99"),
+        ],
+    )
+    at = open_page("pages/events.py")
+    assert len(at.dataframe[0].value) == 3
+    at.text_input(key="ev_search").set_value("5960915").run()
+    table = at.dataframe[0].value
+    assert set(table["orderNo"]) == {"5960915_1"} and len(table) == 2
+    at.text_input(key="ev_search").set_value("").run()
+    at.text_input(key="ev_order").set_value("5960915_1").run()
+    timeline = at.dataframe[1].value
+    assert list(timeline["jobStatus"]) == ["onroute", "homecheckedin"]
+    at.button(key="ev_csv").click().run()
+    assert not at.exception
+    assert at.get("download_button"), "the CSV download is offered"
+
+
+def test_pages_say_what_is_unreachable_and_do_not_crash(monkeypatch, isolated):
+    use(monkeypatch, isolated)
+    monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:9/")  # discard port: nothing listens
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    get_settings.cache_clear()
+    try:
+        at = open_page("pages/overview.py")
+        assert "Unreachable: Kafka and MongoDB" in text(at)
+        assert {m.label: m.value for m in at.metric}["MongoDB"] == "UNREACHABLE"
+        for page in ("pages/map.py", "pages/events.py"):
+            at.switch_page(page).run()
+            assert not at.exception
+            assert "MongoDB is unreachable" in text(at)
+    finally:
+        get_settings.cache_clear()

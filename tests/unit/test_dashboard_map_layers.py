@@ -1,0 +1,80 @@
+import json
+from datetime import UTC, datetime, timedelta
+
+from dashboard import map_layers as ml
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def row(staff="s1", status="homecheckedin", minutes_ago=3, lat=13.78, lon=100.55, order="o1"):
+    return {
+        "staffCode": staff,
+        "jobStatus": status,
+        "orderNo": order,
+        "internetNo": "8850049302",
+        "checkinLatitude": lat,
+        "checkinLongitude": lon,
+        "checkinDate": NOW - timedelta(minutes=minutes_ago),
+    }
+
+
+def test_map_rows_hold_position_colour_and_readable_tooltip_text():
+    [r] = ml.map_rows([row()], NOW, "Asia/Bangkok")
+    assert r["position"] == [100.55, 13.78]
+    assert r["color"][:3] == list(ml.KNOWN_COLOURS["homecheckedin"])
+    assert r["time_html"] == "2026-03-01 18:57:00"  # Bangkok local time
+    assert r["age_html"] == "3 min ago"
+
+
+def test_tooltip_text_is_html_escaped():
+    evil = '<img src=x onerror="alert(1)">&'
+    [r] = ml.map_rows([row(staff=evil, order=evil)], NOW, "UTC")
+    for key in ("staff_html", "order_html"):
+        assert "<" not in r[key] and '"' not in r[key]
+        assert r[key] == "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;"
+    # the template only ever uses the escaped fields
+    assert "{staffCode}" not in ml.TOOLTIP_HTML and "{staff_html}" in ml.TOOLTIP_HTML
+
+
+def test_unknown_statuses_get_a_stable_colour_and_appear_in_the_legend():
+    assert ml.status_colour("weird") == ml.status_colour("weird")
+    entries = ml.legend(["weird", "onroute", "onroute"])
+    assert [s for s, _ in entries] == ["onroute", "weird"]
+    assert entries[0][1] == "#1f77b4"
+    assert "&lt;b&gt;" in ml.legend_html(ml.legend(["<b>"]))
+
+
+def test_replay_keeps_rows_up_to_the_moment_and_latest_per_staff():
+    rows = ml.map_rows(
+        [row("a", minutes_ago=30, lat=1), row("a", minutes_ago=10, lat=2), row("b", minutes_ago=5)],
+        NOW,
+        "UTC",
+    )
+    early = ml.up_to(rows, NOW - timedelta(minutes=20))
+    assert [r["staffCode"] for r in early] == ["a"]
+    latest = ml.latest_per_staff(ml.up_to(rows, NOW - timedelta(minutes=7)))
+    assert [(r["staffCode"], r["position"][1]) for r in latest] == [("a", 2.0)]
+
+
+def test_view_centres_on_the_median_at_city_zoom():
+    rows = ml.map_rows([row(lat=13.7), row(lat=13.8), row(lat=60.0, lon=10.0)], NOW, "UTC")
+    view = ml.view_for(rows)
+    assert view["latitude"] == 13.8 and view["longitude"] == 100.55
+    assert view["zoom"] == ml.CITY_ZOOM
+    assert ml.view_for([])["latitude"] == ml.DEFAULT_CENTER[0]
+
+
+def test_each_layer_choice_builds_its_deck_layer_with_a_carto_basemap():
+    rows = ml.map_rows([row()], NOW, "UTC")
+    kinds = {}
+    for choice in ml.LAYER_CHOICES:
+        spec = json.loads(ml.deck(ml.LayerSpec(choice, rows), ml.view_for(rows)).to_json())
+        kinds[choice] = spec["layers"][0]["@@type"]
+        assert spec["mapStyle"].startswith("https://basemaps.cartocdn.com/")
+        assert len(spec["layers"][0]["data"]) == 1
+    assert kinds == {
+        ml.LATEST: "ScatterplotLayer",
+        ml.ALL_CHECKINS: "ScatterplotLayer",
+        ml.HEATMAP: "HeatmapLayer",
+        ml.HEXAGON: "HexagonLayer",
+    }
