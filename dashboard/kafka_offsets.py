@@ -248,3 +248,21 @@ class MessageTimes:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def topic_offsets(
+    admin: AdminClient, topic: str, timeout: float = TIMEOUT
+) -> dict[int, tuple[int, int]]:
+    """partition -> (log start, log end) for every partition of `topic`."""
+    partitions = [TopicPartition(topic, p) for p in topic_partitions(admin, topic, timeout)]
+    starts = _list_offsets(admin, partitions, OffsetSpec.earliest(), timeout)
+    ends = _list_offsets(admin, partitions, OffsetSpec.latest(), timeout)
+    return {p: (starts[(t, p)], ends[(t, p)]) for (t, p) in ends}
+
+
+def list_topic_names(admin: AdminClient, timeout: float = TIMEOUT) -> list[str]:
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise LagReadError(f"could not list topics: {exc.args[0]}") from None
+    return sorted(t for t in metadata.topics if not t.startswith("__"))

@@ -19,7 +19,7 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from checkins.settings import Settings, get_settings
+from checkins.settings import get_settings
 from dashboard import lag_history
 from dashboard.kafka_offsets import (
     GroupSnapshot,
@@ -39,39 +39,50 @@ def collect(
     topics: Sequence[str] | None,
     db: Database | None = None,
     reader: MessageTimes | None = None,
+    *,
+    fallback_topic: str | None = None,
     history_seconds: float = HISTORY_SECONDS,
-) -> tuple[GroupReport, list[GroupSnapshot], list[str]]:
-    """The report for `group`, the history it stands on, and notes on what could not be read."""
+) -> tuple[GroupReport, list[str]]:
+    """The report for `group` and notes on what could not be read.
+
+    `topics` None means the group's own topics; a group that has none yet (never committed, no
+    members) is shown on `fallback_topic`, so a stopped-before-start consumer still shows lag.
+    """
     notes: list[str] = []
     now = snapshot(admin, group, topics)
+    if not now.partitions and not topics and fallback_topic:
+        now = snapshot(admin, group, [fallback_topic])
     history: list[GroupSnapshot] = []
     if db is not None:
+        shown = topics_of(now)
         try:
-            history = [restrict(s, now) for s in lag_history.recent(db, group, history_seconds)]
+            history = [restrict(s, shown) for s in lag_history.recent(db, group, history_seconds)]
         except PyMongoError as exc:
             notes.append(f"no lag history: MongoDB did not answer ({type(exc).__name__})")
     times: dict[tuple[str, int], float] = {}
     if reader is not None:
-        unread = {
-            (p.topic, p.partition): (p.committed if p.committed is not None else p.start)
-            for p in now.partitions
-            if (p.committed if p.committed is not None else p.start) < p.end
-        }
-        times = reader.at(unread)
-    return build(now, history, times), history, notes
+        times = reader.at(oldest_unread(now))
+    return build(now, history, times), notes
 
 
-def restrict(snap: GroupSnapshot, like: GroupSnapshot) -> GroupSnapshot:
-    """`snap` with only the topics `like` has (the history holds all of a group's topics)."""
-    topics = {p.topic for p in like.partitions}
+def oldest_unread(snap: GroupSnapshot) -> dict[tuple[str, int], int]:
+    """Per lagging partition, the offset of the first message the group has not read."""
+    out = {}
+    for p in snap.partitions:
+        first = max(p.committed if p.committed is not None else p.start, p.start)
+        if first < p.end:
+            out[(p.topic, p.partition)] = first
+    return out
+
+
+def topics_of(snap: GroupSnapshot) -> set[str]:
+    return {p.topic for p in snap.partitions}
+
+
+def restrict(snap: GroupSnapshot, topics: set[str]) -> GroupSnapshot:
+    """`snap` with only `topics` (the history holds all of a group's topics)."""
     kept = tuple(p for p in snap.partitions if p.topic in topics)
     return GroupSnapshot(snap.group, snap.at, snap.state, snap.members, snap.assignor, kept)
-
-
-def default_topics(admin: AdminClient, group: str, settings: Settings) -> list[str] | None:
-    """The group's own topics; for a group that has none yet, the check-in topic."""
-    probe = snapshot(admin, group, [])
-    return None if probe.partitions else [settings.checkin_topic]
 
 
 def render_text(report: GroupReport, notes: Sequence[str]) -> str:
@@ -125,9 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     mongo = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=2000, tz_aware=True)
     reader = MessageTimes(settings)
     try:
-        topics = args.topic or default_topics(admin, args.group, settings)
-        report, _, notes = collect(
-            admin, args.group, topics, mongo[settings.mongodb_database], reader
+        report, notes = collect(
+            admin,
+            args.group,
+            args.topic,
+            mongo[settings.mongodb_database],
+            reader,
+            fallback_topic=settings.checkin_topic,
         )
     except LagReadError as exc:
         print(f"lag: {exc}", file=sys.stderr)
