@@ -97,12 +97,38 @@ def api(settings: Settings, stack: StackDir) -> Service:
     )
 
 
+def dashboard(settings: Settings, stack: StackDir) -> Service:
+    address = local_address(settings.dashboard_port)
+    return Service(
+        name="dashboard",
+        address=address,
+        signature="streamlit_app.py",
+        command=lambda: python_module(
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.address",
+            LOCAL_HOST,
+            "--server.port",
+            str(settings.dashboard_port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ),
+        ready=lambda: http_answers(f"{address}/_stcore/health"),
+        ports=(settings.dashboard_port,),
+        start_timeout=60.0,
+    )
+
+
 def all_services(settings: Settings, stack: StackDir) -> list[Service]:
     return [
         kafka(settings, stack),
         mongo(settings, stack),
         lag_sampler(settings, stack),
         api(settings, stack),
+        dashboard(settings, stack),
     ]
 
 
