@@ -45,16 +45,22 @@ def receipt(checkin: CheckIn, delivery: Delivery, accepted_at: datetime) -> dict
 
 
 # A date the legacy clients send ('2021-03-18 10:13:43', Bangkok time) or ISO-8601 with a zone.
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$"
+DATE_PATTERN = (
+    r"^(19[7-9]\d|[2-8]\d{3}|9[0-8]\d{2}|99[0-8]\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"[ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-](0\d|1[0-4]):?[0-5]\d)?$"
+)
 
 
 def request_schema(timezone: str) -> dict[str, Any]:
     """The OpenAPI schema of the request body, from the one `CheckIn` schema.
 
-    pydantic writes `ge`/`le` for the annotated coordinates; OpenAPI wants minimum/maximum.
+    pydantic writes `ge`/`le` for the annotated coordinates; OpenAPI wants minimum/maximum. The
+    patterns describe what validation accepts (short months' day 31 aside).
     """
     schema = CheckIn.model_json_schema()
     for prop in schema["properties"].values():
+        if prop.get("type") == "string":
+            prop["pattern"] = r"\S"  # blanks are stripped, so all-blank text is empty
         if "ge" in prop:
             prop["minimum"] = prop.pop("ge")
         if "le" in prop:

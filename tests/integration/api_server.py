@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 from pydantic import SecretStr
 
 from checkins.settings import LOCAL_HOST, Settings
 from stack.paths import ROOT
+from tests.conftest import unique
 from tests.waiting import wait_for
 
 
@@ -86,3 +89,61 @@ def running_api(settings: Settings, log_file: Path, **extra_env: str) -> Iterato
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@contextmanager
+def own_topics(stack: Settings) -> Iterator[Settings]:
+    """Like the `isolated` fixture, for a module's worth of tests sharing one API process."""
+    settings = stack.model_copy(
+        update={
+            "checkin_topic": unique("api_checkins"),
+            "checkin_dlq_topic": unique("api_checkins_dlq"),
+            "status_topic": unique("api_status"),
+            "consumer_group": unique("api_group"),
+            "mongodb_database": unique("api_db"),
+        }
+    )
+    admin = AdminClient(settings.kafka_config())
+    topics = [
+        NewTopic(settings.checkin_topic, num_partitions=settings.checkin_partitions),
+        NewTopic(settings.checkin_dlq_topic, num_partitions=1),
+        NewTopic(settings.status_topic, num_partitions=1),
+    ]
+    for future in admin.create_topics(topics, operation_timeout=30).values():
+        future.result(timeout=30)
+    try:
+        yield settings
+    finally:
+        admin.delete_topics([t.topic for t in topics], operation_timeout=30)
+
+
+def messages_on_topic(settings: Settings) -> int:
+    """How many messages the check-in topic holds (sum of high watermarks: nothing is deleted)."""
+    consumer = Consumer(settings.kafka_config(**{"group.id": unique("api_peek")}))
+    try:
+        metadata = consumer.list_topics(settings.checkin_topic, timeout=10)
+        total = 0
+        for partition in metadata.topics[settings.checkin_topic].partitions:
+            tp = TopicPartition(settings.checkin_topic, partition)
+            _, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            total += high
+        return total
+    finally:
+        consumer.close()
+
+
+def message_at(settings: Settings, partition: int, offset: int) -> Message:
+    """The message at exactly these coordinates of the check-in topic."""
+    consumer = Consumer(
+        settings.kafka_config(**{"group.id": unique("api_read"), "enable.auto.commit": False})
+    )
+    consumer.assign([TopicPartition(settings.checkin_topic, partition, offset)])
+    try:
+
+        def poll() -> Message | None:
+            msg = consumer.poll(0.5)
+            return msg if msg is not None and msg.error() is None else None
+
+        return wait_for(poll, 30, f"the message at {partition}/{offset}")
+    finally:
+        consumer.close()
