@@ -33,7 +33,8 @@ query = {
     **mongo_filter(Filters(window=window, statuses=tuple(statuses)), now, tz),
     **search_filter(text, eventlog.SEARCH_FIELDS),
 }
-page = int(st.number_input("Page", min_value=1, value=1, step=1, key="ev_page")) - 1
+page_col, _ = st.columns([1, 4])
+page = int(page_col.number_input("Page", min_value=1, value=1, step=1, key="ev_page")) - 1
 
 try:
     rows, more = queries.event_page(db, query, page, PAGE_SIZE)
@@ -44,7 +45,7 @@ except PyMongoError as exc:
 frame = eventlog.table(rows, now, tz)
 first = page * PAGE_SIZE
 st.caption(
-    f"Rows {first + 1 if rows else 0:,}–{first + len(rows):,}, newest first"
+    f"Rows {first + 1 if rows else 0:,}–{first + len(rows):,}, newest first; times in {tz}"
     + (" · more on the next page" if more else "")
 )
 st.dataframe(frame, hide_index=True, width="stretch")

@@ -140,7 +140,8 @@ def live_map() -> None:
     st.session_state.map_total = total
     what = "technicians" if layer == ml.LATEST else "check-ins"
     st.markdown(
-        f"**{len(rows):,} {what} on the map** · last updated {local_time(now, tz, '%H:%M:%S')} · "
+        f"**{len(rows):,} {what} on the map** · last updated "
+        f"{local_time(now, tz, '%H:%M:%S')} ({tz}) · "
         f"{arrived:,} check-ins arrived since the previous refresh"
     )
     if capped:

@@ -35,8 +35,10 @@ def overview() -> None:
     if down:
         st.error(f"Unreachable: {' and '.join(down)}. Retrying every 5 s.")
     k, m = st.columns(2)
-    k.metric("Kafka", "reachable" if kafka_up else "UNREACHABLE", settings.bootstrap_servers)
-    m.metric("MongoDB", "reachable" if mongo_up else "UNREACHABLE", settings.mongodb_database)
+    k.metric("Kafka", "reachable" if kafka_up else "UNREACHABLE")
+    k.caption(f"brokers {settings.bootstrap_servers}")
+    m.metric("MongoDB", "reachable" if mongo_up else "UNREACHABLE")
+    m.caption(f"database {settings.mongodb_database}")  # never the URI: it may hold a password
 
     if mongo_up:
         try:
@@ -52,7 +54,9 @@ def overview() -> None:
         else:
             a, b = st.columns(2)
             a.metric(f"Consumer lag ({settings.consumer_group})", f"{lag:,}")
-            b.metric("Dead-letter queue", f"{dlq:,}", settings.checkin_dlq_topic)
+            b.metric(
+                "Dead-letter queue", f"{dlq:,}", help=f"messages in {settings.checkin_dlq_topic}"
+            )
 
 
 def show_store_figures(db, now: datetime) -> None:

@@ -1,0 +1,211 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, against a
+streamlit process of its own (free port, its own database and topics). Check-ins go through
+Kafka with the real producer; the consumers project them when `python -m consumers` exists,
+otherwise the test writes the read models itself (tests/readmodels.py)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from pymongo import MongoClient
+
+from checkins.event import CheckIn
+from checkins.producer import CheckInProducer
+from checkins.settings import Settings
+from stack.paths import ROOT
+from stack.processes import stop
+from stack.services import http_answers
+from tests.readmodels import checkin, write_checkins
+from tests.waiting import wait_for
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TECHNICIANS = 5
+HAVE_CONSUMERS = (ROOT / "consumers" / "__main__.py").exists()
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    names = ("mongodb_database", "checkin_topic", "checkin_dlq_topic", "status_topic")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.update({n.upper(): str(getattr(settings, n)) for n in (*names, "consumer_group")})
+    return env
+
+
+def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def halt(proc: subprocess.Popen) -> None:
+    stop(proc.pid, signature="", grace_seconds=10)
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def published(isolated: Settings, mongo: MongoClient) -> Iterator[Settings]:
+    """TECHNICIANS check-ins published to Kafka and visible in the read models."""
+    now = datetime.now(UTC)
+    checkins = [
+        {
+            "internetNo": f"88500493{i:02d}",
+            "orderNo": f"5960915_{i}",
+            "staffCode": f"e2e_tech_{i}",
+            "jobStatus": ["onroute", "homecheckedin"][i % 2],
+            "checkinLatitude": 13.75 + i * 0.01,
+            "checkinLongitude": 100.50 + i * 0.01,
+            "checkinDate": (now - timedelta(minutes=i)).isoformat(),
+        }
+        for i in range(TECHNICIANS)
+    ]
+    producer = CheckInProducer(isolated)
+    for data in checkins:
+        producer.publish(CheckIn.model_validate(data))
+    db = mongo[isolated.mongodb_database]
+    consumers = None
+    if HAVE_CONSUMERS:
+        log = ARTIFACTS / "e2e-consumers.log"
+        consumers = spawn([sys.executable, "-m", "consumers"], env_for(isolated), log)
+    else:  # consumers not built yet: write what they would have written
+        write_checkins(
+            db,
+            [
+                checkin(
+                    d["staffCode"],
+                    at=datetime.fromisoformat(d["checkinDate"]),
+                    status=d["jobStatus"],
+                    order=d["orderNo"],
+                    internet=d["internetNo"],
+                    lat=d["checkinLatitude"],
+                    lon=d["checkinLongitude"],
+                )
+                for d in checkins
+            ],
+        )
+    try:
+        wait_for(
+            lambda: db.technicians.count_documents({}) == TECHNICIANS,
+            60,
+            "the technicians read model to hold the published check-ins",
+        )
+        yield isolated
+    finally:
+        if consumers is not None:
+            halt(consumers)
+
+
+@pytest.fixture
+def app_url(published: Settings) -> Iterator[str]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    proc = spawn(command, env_for(published), ARTIFACTS / "e2e-streamlit.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(
+            lambda: proc.poll() is not None or http_answers(f"{url}/_stcore/health"),
+            60,
+            "streamlit to answer /_stcore/health",
+        )
+        assert proc.poll() is None, (ARTIFACTS / "e2e-streamlit.log").read_text()
+        yield url
+    finally:
+        halt(proc)
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 950})
+        finally:
+            browser.close()
+
+
+def settled(page: Page) -> None:
+    """The script has finished its run (the app's own state attribute)."""
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
+
+
+def test_map_shows_the_technicians_and_no_page_shows_an_exception(app_url, page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(app_url)
+    chart = page.locator('[data-testid="stDeckGlJsonChart"]')
+    expect(chart.locator("canvas").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(f"{TECHNICIANS} technicians on the map")).to_be_visible(timeout=30_000)
+    legend = page.locator(".checkin-legend")
+    expect(legend).to_contain_text("onroute")
+    expect(legend).to_contain_text("homecheckedin")
+    settled(page)
+
+    # The view is centred on the median technician (e2e_tech_2): hover it, then click it.
+    canvas = chart.locator("canvas").first
+    box = canvas.bounding_box()
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*centre)
+    tooltip = page.locator(".deck-tooltip")
+    expect(tooltip).to_contain_text("e2e_tech_2", timeout=15_000)
+    expect(tooltip).to_contain_text("order 5960915_2")
+    page.mouse.click(*centre)
+    expect(page.locator("h3", has_text="e2e_tech_2")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Recent check-ins")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "dashboard-map.png"), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    expect(links.first).to_be_visible()
+    targets = [
+        (links.nth(i).inner_text().strip(), links.nth(i).get_attribute("href"))
+        for i in range(links.count())
+    ]
+    assert len(targets) >= 3
+    for title, href in targets:
+        page.goto(href if href.startswith("http") else app_url + href)
+        expect(page.locator("h1").first).to_be_visible(timeout=60_000)
+        settled(page)
+        name = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+        errors = page.locator('[data-testid="stException"]')
+        assert errors.count() == 0, f"{title}: {errors.first.inner_text()}"
