@@ -26,6 +26,15 @@ from checkins.settings import Settings
 TIMEOUT = 10.0
 # librdkafka's special offsets are negative; only real offsets are offsets.
 _NO_OFFSET = {OFFSET_INVALID, -1}
+# What an unanswered admin call raises: Kafka's own error, or the future's deadline passing.
+_FAILED = (KafkaException, TimeoutError)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, KafkaException) and exc.args:
+        error = exc.args[0]
+        return error.str() if hasattr(error, "str") else str(error)
+    return f"no answer within {TIMEOUT:.0f} s"
 
 
 class LagReadError(Exception):
@@ -53,15 +62,15 @@ class GroupSnapshot:
     partitions: tuple[PartitionOffsets, ...] = field(default_factory=tuple)
 
 
-def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient(settings.kafka_config(**{"client.id": "lag-monitor"}))
+def admin_client(settings: Settings, **overrides: object) -> AdminClient:
+    return AdminClient(settings.kafka_config(**{"client.id": "lag-monitor", **overrides}))
 
 
 def list_groups(admin: AdminClient, timeout: float = TIMEOUT) -> list[str]:
     try:
         result = admin.list_consumer_groups(request_timeout=timeout).result(timeout=timeout)
-    except KafkaException as exc:
-        raise LagReadError(f"could not list consumer groups: {exc.args[0]}") from None
+    except _FAILED as exc:
+        raise LagReadError(f"could not list consumer groups: {_why(exc)}") from None
     return sorted(g.group_id for g in result.valid)
 
 
@@ -83,7 +92,7 @@ def groups_on_topics(
     for group, future in futures.items():
         try:
             result = future.result(timeout=timeout)
-        except KafkaException:
+        except _FAILED:
             continue  # a group deleted meanwhile
         if any(tp.topic in wanted for tp in result.topic_partitions or []):
             found.add(group)
@@ -98,8 +107,8 @@ def groups_on_topics(
 def topic_partitions(admin: AdminClient, topic: str, timeout: float = TIMEOUT) -> list[int]:
     try:
         metadata = admin.list_topics(topic=topic, timeout=timeout)
-    except KafkaException as exc:
-        raise LagReadError(f"could not read the partitions of {topic!r}: {exc.args[0]}") from None
+    except _FAILED as exc:
+        raise LagReadError(f"could not read the partitions of {topic!r}: {_why(exc)}") from None
     meta = metadata.topics.get(topic)
     if meta is None or meta.error is not None:
         raise LagReadError(f"topic {topic!r} does not exist")
@@ -164,8 +173,8 @@ def _describe(admin: AdminClient, groups: list[str], timeout: float) -> dict:
     for group, future in admin.describe_consumer_groups(groups, request_timeout=timeout).items():
         try:
             out[group] = future.result(timeout=timeout)
-        except KafkaException as exc:
-            raise LagReadError(f"could not describe group {group!r}: {exc.args[0]}") from None
+        except _FAILED as exc:
+            raise LagReadError(f"could not describe group {group!r}: {_why(exc)}") from None
     return out
 
 
@@ -175,10 +184,8 @@ def _committed(admin: AdminClient, group: str, timeout: float) -> dict[tuple[str
         result = admin.list_consumer_group_offsets(request, request_timeout=timeout)[group].result(
             timeout=timeout
         )
-    except KafkaException as exc:
-        raise LagReadError(
-            f"could not read the offsets of group {group!r}: {exc.args[0]}"
-        ) from None
+    except _FAILED as exc:
+        raise LagReadError(f"could not read the offsets of group {group!r}: {_why(exc)}") from None
     return {
         (tp.topic, tp.partition): tp.offset
         for tp in result.topic_partitions or []
@@ -196,9 +203,9 @@ def _list_offsets(
     for tp, future in futures.items():
         try:
             out[(tp.topic, tp.partition)] = future.result(timeout=timeout).offset
-        except KafkaException as exc:
+        except _FAILED as exc:
             raise LagReadError(
-                f"could not read the offsets of {tp.topic}[{tp.partition}]: {exc.args[0]}"
+                f"could not read the offsets of {tp.topic}[{tp.partition}]: {_why(exc)}"
             ) from None
     return out
 
@@ -210,7 +217,7 @@ class MessageTimes:
     so it joins no group and moves nobody's offsets.
     """
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, **overrides: object):
         self._consumer = Consumer(
             settings.kafka_config(
                 **{
@@ -220,6 +227,7 @@ class MessageTimes:
                     "enable.auto.offset.store": False,
                     "enable.partition.eof": False,
                     "max.partition.fetch.bytes": 65536,
+                    **overrides,
                 }
             )
         )
@@ -263,6 +271,6 @@ def topic_offsets(
 def list_topic_names(admin: AdminClient, timeout: float = TIMEOUT) -> list[str]:
     try:
         metadata = admin.list_topics(timeout=timeout)
-    except KafkaException as exc:
-        raise LagReadError(f"could not list topics: {exc.args[0]}") from None
+    except _FAILED as exc:
+        raise LagReadError(f"could not list topics: {_why(exc)}") from None
     return sorted(t for t in metadata.topics if not t.startswith("__"))

@@ -132,9 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
-    admin = admin_client(settings)
+    # librdkafka's own connection logs would bury the one-line answer; failures are reported.
+    quiet = {"log_level": 2}
+    admin = admin_client(settings, **quiet)
     mongo = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=2000, tz_aware=True)
-    reader = MessageTimes(settings)
+    reader = MessageTimes(settings, **quiet)
     try:
         report, notes = collect(
             admin,

@@ -1,0 +1,267 @@
+"""The lag monitor against the real broker and store: the CLI (`python -m dashboard.lag`), the
+page (AppTest), the sampler service and the dead-letter table."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from confluent_kafka import Consumer, Producer
+from streamlit.testing.v1 import AppTest
+
+from checkins.event import SAMPLE, CheckIn
+from checkins.producer import CheckInProducer
+from checkins.settings import Settings, get_settings
+from dashboard import dead_letters, kafka_offsets
+from stack.paths import ROOT
+from tests.waiting import wait_for
+
+APP = str(ROOT / "streamlit_app.py")
+
+
+def env_for(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name in (
+        "mongodb_database",
+        "checkin_topic",
+        "checkin_dlq_topic",
+        "status_topic",
+        "consumer_group",
+    ):
+        env[name.upper()] = str(getattr(settings, name))
+    env.update(extra)
+    return env
+
+
+def lag_cli(settings: Settings, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard.lag", *args],
+        cwd=ROOT,
+        env=env_for(settings, **extra_env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def lag_json(settings: Settings) -> dict:
+    result = lag_cli(settings, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@contextmanager
+def running_consumers(settings: Settings) -> Iterator[None]:
+    """The group's consumers, running: read everything, commit after each batch.
+
+    A stand-in with the real group id until `python -m consumers` exists in this checkout.
+    """
+    stop = threading.Event()
+    joined = threading.Event()
+
+    def loop() -> None:
+        consumer = Consumer(
+            settings.kafka_config(
+                **{
+                    "group.id": settings.consumer_group,
+                    "auto.offset.reset": "earliest",
+                    "enable.auto.commit": False,
+                    "client.id": "test-consumers",
+                }
+            )
+        )
+        consumer.subscribe(
+            [settings.checkin_topic], on_assign=lambda c, parts: joined.set() if parts else None
+        )
+        try:
+            while not stop.is_set():
+                batch = consumer.consume(num_messages=500, timeout=0.2)
+                if batch:
+                    consumer.commit(asynchronous=False)
+        finally:
+            consumer.close()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        assert joined.wait(60), "the consumers never got their partitions"
+        yield
+    finally:
+        stop.set()
+        thread.join(30)
+        assert not thread.is_alive(), "the consumers did not stop"
+
+
+@pytest.fixture
+def page_settings(isolated, monkeypatch) -> Iterator[Settings]:
+    """The dashboard (which reads get_settings()) pointed at the isolated topics and group."""
+    for name, value in env_for(isolated).items():
+        if name.isupper() and name in {n.upper() for n in Settings.model_fields}:
+            monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield isolated
+    get_settings.cache_clear()
+
+
+def open_lag_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/lag.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def badge(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if "border-radius" in m.value)
+
+
+def produce(settings: Settings, count: int) -> None:
+    producer = CheckInProducer(settings)
+    for i in range(count):
+        checkin = CheckIn.model_validate({**SAMPLE, "staffCode": f"tech-{i % 37}"})
+        producer.publish_async(checkin)
+    assert producer.flush(60) == 0
+
+
+def test_stopped_consumers_show_lag_and_non_ok_status_until_they_catch_up(page_settings):
+    settings = page_settings
+    with running_consumers(settings):
+        caught_up = wait_for(
+            lambda: (r := lag_json(settings))["members"] == 1 and r, 60, "the group to be stable"
+        )
+        assert caught_up["total_lag"] == 0 and caught_up["status"] == "OK"
+        assert {p["client_id"] for p in caught_up["partitions"]} == {"test-consumers"}
+
+    produce(settings, 1000)
+
+    report = lag_json(settings)
+    assert report["group"] == settings.consumer_group
+    assert report["total_lag"] == 1000
+    assert sum(p["lag"] for p in report["partitions"]) == 1000
+    assert [p["partition"] for p in report["partitions"]] == list(range(6))
+    assert all(p["topic"] == settings.checkin_topic for p in report["partitions"])
+    assert all(p["lag"] == p["end"] - (p["committed"] or 0) for p in report["partitions"])
+    assert report["status"] == "STOP" and report["members"] == 0
+    lagging = [p for p in report["partitions"] if p["lag"] > 0]
+    assert lagging and all(p["status"] == "STOP" for p in lagging)
+    assert all(p["time_lag_s"] is not None and p["time_lag_s"] >= 0 for p in lagging)
+    assert all(p["time_lag_source"] == "message" for p in lagging)
+
+    text = lag_cli(settings)
+    assert text.returncode == 0, text.stderr
+    assert "status STOP" in text.stdout and "total lag 1,000" in text.stdout
+
+    at = open_lag_page()
+    assert metric(at, "Total lag") == "1,000"
+    assert ">STOP</span>" in badge(at)
+    [table] = [d for d in at.dataframe if "committed" in d.value.columns]
+    assert int(table.value["lag"].sum()) == 1000
+    assert set(table.value["status"]) <= {"STOP", "OK"}
+
+    with running_consumers(settings):
+        done = wait_for(
+            lambda: (r := lag_json(settings))["total_lag"] == 0 and r, 60, "lag back to 0"
+        )
+        assert done["status"] == "OK"
+        assert all(p["committed"] == p["end"] for p in done["partitions"])
+        at = open_lag_page()
+        assert metric(at, "Total lag") == "0"
+        assert ">OK</span>" in badge(at)
+
+
+def test_sampler_keeps_history_that_gives_trend_and_throughput(page_settings, mongo):
+    settings = page_settings
+    samples = mongo[settings.mongodb_database]["lag_samples"]
+    sampler = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.lag_sampler", "--interval", "0.5"],
+        cwd=ROOT,
+        env=env_for(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        group = {"group": settings.consumer_group}
+        wait_for(lambda: samples.count_documents(group), 60, "a first sample")
+        produce(settings, 300)
+        wait_for(
+            lambda: samples.find_one({**group, "totalLag": 300}),
+            60,
+            "a sample with the new lag",
+        )
+        report = lag_json(settings)
+        assert report["total_lag"] == 300
+        assert report["samples"] >= 2
+        assert report["produced_per_s"] is not None and report["produced_per_s"] > 0
+        assert report["consumed_per_s"] == 0
+
+        at = open_lag_page()
+        assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart"), "no trend chart"
+        assert "No history yet" not in "\n".join(c.value for c in at.caption)
+    finally:
+        sampler.send_signal(signal.SIGTERM)
+        out, _ = sampler.communicate(timeout=30)
+    assert sampler.returncode == 0, out
+    assert "lag_samples" in out  # it says where the history lives
+
+
+def test_dead_letters_show_with_their_reasons(page_settings):
+    settings = page_settings
+    producer = Producer(settings.kafka_config())
+    for i, reason in enumerate(["not valid JSON: Expecting value", "checkinLatitude: too big"]):
+        producer.produce(
+            settings.checkin_dlq_topic,
+            value=b'{"A":"B"}' if i else b"<junk & more>",
+            headers=[
+                (dead_letters.ORIGIN_TOPIC, settings.checkin_topic.encode()),
+                (dead_letters.ORIGIN_PARTITION, b"3"),
+                (dead_letters.ORIGIN_OFFSET, str(40 + i).encode()),
+                (dead_letters.REASON, reason.encode()),
+            ],
+        )
+    producer.produce(settings.checkin_dlq_topic, value=b"no headers at all")
+    assert producer.flush(30) == 0
+
+    admin = kafka_offsets.admin_client(settings)
+    ends = kafka_offsets.topic_offsets(admin, settings.checkin_dlq_topic)
+    newest_two = dead_letters.latest(settings, settings.checkin_dlq_topic, ends, count=2)
+    assert [d.offset for d in newest_two] == [2, 1]
+    assert newest_two[0].reason == "(no reason header)"
+    assert newest_two[1].origin == f"{settings.checkin_topic}[3]@41"
+
+    at = open_lag_page()
+    assert metric(at, "Dead letters kept") == "3"
+    [table] = [d for d in at.dataframe if "reason" in d.value.columns and "from" in d.value.columns]
+    assert list(table.value["reason"]) == [
+        "(no reason header)",
+        "checkinLatitude: too big",
+        "not valid JSON: Expecting value",
+    ]
+    assert "<junk & more>" in list(table.value["message"])
+
+
+def test_cli_never_shows_secrets_and_names_an_unreachable_broker(isolated):
+    secrets = {"KAFKA_SASL_PASSWORD": "kafka-pw-3141", "API_TOKEN": "token-2718"}
+    uri = "mongodb://lagwatcher:mongo-pw-1618@127.0.0.1:1/"
+    result = lag_cli(isolated, "--json", MONGODB_URI=uri, **secrets)
+    seen = result.stdout + result.stderr
+    for secret in [*secrets.values(), "mongo-pw-1618"]:
+        assert secret not in seen
+    assert result.returncode == 0, result.stderr
+    assert "no lag history: MongoDB did not answer" in json.loads(result.stdout)["notes"][0]
+
+    down = lag_cli(isolated, KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1", **secrets)
+    assert down.returncode == 1
+    assert down.stderr.startswith("lag: could not")
+    assert "kafka-pw-3141" not in down.stdout + down.stderr
