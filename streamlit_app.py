@@ -10,6 +10,7 @@ page = st.navigation(
         st.Page("pages/overview.py", title="Overview", icon="📊"),
         st.Page("pages/events.py", title="Event log", icon="📜"),
         st.Page("pages/lag.py", title="Consumer lag", icon="⏱️"),
+        st.Page("pages/publish.py", title="Publish demo events", icon="📤"),
     ]
 )
 page.run()

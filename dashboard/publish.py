@@ -14,8 +14,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from checkins.envelope import new_event_id
-from checkins.event import SAMPLE, CheckIn
+from checkins.event import SAMPLE, CheckIn, zone
 from checkins.producer import Delivery
+from dashboard.filters import DATE_RANGE, Filters, to_query_params
+from dashboard.map_layers import ALL_CHECKINS
 
 FIELDS: tuple[str, ...] = tuple(SAMPLE)  # the seven legacy fields, in the seed's order
 LABELS = {
@@ -103,6 +105,14 @@ def delivery_summary(delivery: Delivery) -> dict[str, object]:
         "partition": delivery.partition,
         "offset": delivery.offset,
     }
+
+
+def map_query(checkin: CheckIn, zone_name: str) -> dict[str, str | list[str]]:
+    """The map page's URL filters that show this check-in: its technician, on its local day,
+    every check-in (not only the latest, as the sample's date may be years old)."""
+    day = checkin.checkinDate.astimezone(zone(zone_name)).date()
+    filters = Filters(window=DATE_RANGE, start_day=day, end_day=day, staff=checkin.staffCode)
+    return {**to_query_params(filters), "layer": ALL_CHECKINS}
 
 
 def _blank(value: Any) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import Delivery
+from dashboard.filters import from_query_params
 from dashboard.publish import (
     FIELDS,
     FORM_ERROR,
@@ -15,6 +17,7 @@ from dashboard.publish import (
     checkin_from_form,
     delivery_summary,
     describe_raw,
+    map_query,
     raw_bytes,
     sample_values,
 )
@@ -88,3 +91,18 @@ def test_the_raw_box_says_what_the_consumers_will_do(text, hint):
 def test_a_delivery_is_summarised_with_its_coordinates():
     summary = delivery_summary(Delivery("id-1", "topic-a", 3, 42))
     assert summary == {"event id": "id-1", "topic": "topic-a", "partition": 3, "offset": 42}
+
+
+def test_the_map_link_shows_the_technician_on_the_check_ins_local_day():
+    checkin = CheckIn.model_validate({**SAMPLE, "checkinDate": "2021-03-18T23:30:00Z"})
+    params = map_query(checkin, "Asia/Bangkok")
+    assert params["staff"] == "cs_eng_ftth"
+    assert params["window"] == "date range"
+    assert params["from"] == params["to"] == "2021-03-19"  # 06:30 the next day in Bangkok
+    assert params["layer"] == "All check-ins in the window"
+    filters = from_query_params({k: [v] for k, v in params.items()})  # as the map reads it
+    assert (filters.staff, filters.start_day, filters.end_day) == (
+        "cs_eng_ftth",
+        date(2021, 3, 19),
+        date(2021, 3, 19),
+    )
