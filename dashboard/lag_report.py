@@ -37,7 +37,8 @@ class PartitionReport:
     committed: int | None
     lag: int
     time_lag_s: float | None
-    time_lag_source: str  # "message" (its timestamp), "history" (interpolated) or ""
+    # "message" (its timestamp), "history" (interpolated), "history, at least" or "" (none)
+    time_lag_source: str
     status: str
     colour: str
     reason: str
@@ -153,10 +154,15 @@ def _time_lag(
         return 0.0, ""
     if message_at is not None:
         return time_lag(now, lag, message_at), "message"
-    oldest_unread = row.committed if row.committed is not None else row.start
-    at = interpolate_time([(s.end, s.at) for s in samples], oldest_unread)
+    oldest_unread = max(row.committed if row.committed is not None else row.start, row.start)
+    points = [(s.end, s.at) for s in samples]
+    at = interpolate_time(points, oldest_unread)
     if at is None:
         return None, ""
+    if oldest_unread < min(end for end, _ in points):
+        # Written before the history starts: its age is at least the history's length.
+        seconds = time_lag(now, lag, at)
+        return (seconds, "history, at least") if seconds else (None, "")
     return time_lag(now, lag, at), "history"
 
 

@@ -15,7 +15,7 @@ from dashboard.lag_report import GroupReport
 
 def badge(status: str, reason: str) -> str:
     """A coloured status pill and its reason, as HTML; both texts escaped."""
-    colour = COLOURS.get(Status(status), "#555") if status in Status.__members__ else "#555"
+    colour = COLOURS[Status(status)] if status in Status.__members__ else "#555"
     return (
         f'<span style="background:{colour};color:white;padding:2px 10px;border-radius:10px;'
         f'font-weight:600">{escape(status)}</span> {escape(reason)}'
@@ -45,7 +45,8 @@ def partitions_frame(report: GroupReport) -> pd.DataFrame:
             "log end": p.end,
             "committed": p.committed,
             "lag": p.lag,
-            "time lag": seconds(p.time_lag_s),
+            "time lag": ("≥ " if p.time_lag_source == "history, at least" else "")
+            + seconds(p.time_lag_s),
             "status": p.status,
             "reason": p.reason,
             "client id": p.client_id or "-",
