@@ -11,7 +11,9 @@ Rules, first match wins (samples oldest first, the last one is now):
     ERR     the committed offset is below the log start: messages were deleted unread
     REWIND  the committed offset went back between two samples
     OK      no lag now
-    STOP    lag, no member owns the partition, and the committed offset did not move
+    STOP    lag, no member owns the partition, and the committed offset has not moved in the
+            window, or not for `stall_seconds` (a group that just emptied stops at once
+            when it never moved; one that was moving is given `stall_seconds`)
     STALL   lag, a member owns it, and the committed offset stood still for `stall_seconds`
     WARN    the committed offset moves, but the lag grew at every step (>= 3 samples)
     OK      otherwise: consuming
@@ -102,17 +104,18 @@ def evaluate_partition(
         return Verdict(Status.OK, f"caught up at offset {last.end}")
 
     span = last.at - samples[0].at
-    moved = len(set(committed)) > 1
-    if not owned and not moved:
-        since = f" for {span:.0f} s" if span > 0 else ""
+    still = still_for(samples)
+    moved = still < span  # a first commit (none -> an offset) is a move too
+    if not owned and not (moved and still < stall_seconds):
+        since = f" for {still:.0f} s" if still > 0 else ""
         return Verdict(
             Status.STOP, f"no member owns it and nothing was committed{since}; lag {lag:,}"
         )
-    if owned and not moved and span >= stall_seconds:
+    if owned and still >= stall_seconds:
         where = "nothing" if last.committed is None else f"offset {last.committed}"
         return Verdict(
             Status.STALL,
-            f"a member owns it but committed {where} for {span:.0f} s; lag {lag:,}",
+            f"a member owns it but committed {where} for {still:.0f} s; lag {lag:,}",
         )
     lags = [s.lag for s in samples]
     if (
@@ -127,6 +130,15 @@ def evaluate_partition(
         )
     trend = "" if len(samples) < 2 else f" (was {lags[0]:,} {span:.0f} s ago)"
     return Verdict(Status.OK, f"consuming; lag {lag:,}{trend}")
+
+
+def still_for(samples: Sequence[OffsetSample]) -> float:
+    """Seconds since the committed offset last changed (the whole span if it never did)."""
+    since = samples[0].at
+    for before, after in zip(samples, samples[1:], strict=False):
+        if after.committed != before.committed:
+            since = after.at
+    return samples[-1].at - since
 
 
 def evaluate_group(partitions: Mapping[str, Verdict]) -> Verdict:

@@ -106,7 +106,9 @@ def groups_on_topics(
 
 def topic_partitions(admin: AdminClient, topic: str, timeout: float = TIMEOUT) -> list[int]:
     try:
-        metadata = admin.list_topics(topic=topic, timeout=timeout)
+        # All topics, not list_topics(topic=...): asking for one by name makes a broker with
+        # auto.create.topics.enable create it, and a lag query must not create topics.
+        metadata = admin.list_topics(timeout=timeout)
     except _FAILED as exc:
         raise LagReadError(f"could not read the partitions of {topic!r}: {_why(exc)}") from None
     meta = metadata.topics.get(topic)
