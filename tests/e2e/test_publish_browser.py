@@ -1,0 +1,200 @@
+"""The publish page in a real browser (Debian's Chromium via Playwright) against a streamlit
+process of its own, on this test's own topics and database: a check-in typed into the form
+reaches Kafka and shows on the map; raw junk ends in the lag page's dead-letter table.
+
+The consumers (`python -m consumers`) project what Kafka holds. Until that package exists, the
+map test writes the read model itself from the message Kafka acknowledged (tests/readmodels.py),
+and the dead-letter test, which needs the consumers' DLQ, is skipped saying so."""
+
+from __future__ import annotations
+
+import re
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from playwright.sync_api import Page, expect, sync_playwright
+from pymongo import MongoClient
+
+from checkins.envelope import decode
+from checkins.settings import Settings
+from stack.services import http_answers
+from tests.e2e.test_dashboard_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HAVE_CONSUMERS,
+    env_for,
+    free_port,
+    halt,
+    settled,
+    spawn,
+)
+from tests.readmodels import checkin, write_checkins
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
+ACKED = re.compile(r"topic (\S+), partition (\d+), offset (\d+)")
+
+
+@pytest.fixture
+def app(isolated: Settings) -> Iterator[tuple[str, Settings]]:
+    """The dashboard (and the consumers, when they exist) on this test's topics and database."""
+    env = env_for(isolated)
+    consumers = None
+    if HAVE_CONSUMERS:
+        consumers = spawn(
+            [sys.executable, "-m", "consumers"], env, ARTIFACTS / "e2e-publish-consumers.log"
+        )
+    port = free_port()
+    log = ARTIFACTS / "e2e-publish-streamlit.log"
+    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"]
+    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    dashboard = spawn(command, env, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(
+            lambda: dashboard.poll() is not None or http_answers(f"{url}/_stcore/health"),
+            60,
+            "streamlit to answer /_stcore/health",
+        )
+        assert dashboard.poll() is None, log.read_text()
+        yield url, isolated
+    finally:
+        halt(dashboard)
+        if consumers is not None:
+            halt(consumers)
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
+
+
+def message_at(settings: Settings, topic: str, partition: int, offset: int):
+    consumer = Consumer(settings.kafka_config(**{"group.id": uuid.uuid4().hex}))
+    consumer.assign([TopicPartition(topic, partition, offset)])
+    try:
+        return wait_for(lambda: _polled(consumer), 30, f"{topic}[{partition}]@{offset}")
+    finally:
+        consumer.close()
+
+
+def _polled(consumer: Consumer):
+    msg = consumer.poll(0.5)
+    return msg if msg is not None and msg.error() is None else None
+
+
+def project_without_consumers(settings: Settings, mongo: MongoClient, msg) -> None:
+    """What the consumers would write for this message (only while they do not exist)."""
+    event = decode(msg.value(), topic=msg.topic(), partition=msg.partition(), offset=msg.offset())
+    c = event.checkin
+    write_checkins(
+        mongo[settings.mongodb_database],
+        [
+            checkin(
+                c.staffCode,
+                at=c.checkinDate,
+                status=c.jobStatus,
+                order=c.orderNo,
+                internet=c.internetNo,
+                lat=c.checkinLatitude,
+                lon=c.checkinLongitude,
+                event_id=event.event_id,
+            )
+        ],
+    )
+
+
+def test_a_check_in_published_from_the_form_appears_on_the_map(app, page, mongo):
+    url, settings = app
+    ARTIFACTS.mkdir(exist_ok=True)
+    staff = f"e2e_pub_{uuid.uuid4().hex[:6]}"
+    when = datetime.now(UTC).astimezone().strftime("%Y-%m-%dT%H:%M:%S%z")
+
+    page.goto(f"{url}/publish")
+    expect(page.get_by_role("heading", name="Publish demo events")).to_be_visible(timeout=60_000)
+    settled(page)
+    staff_box = page.get_by_label("Staff code (the message key)")
+    expect(staff_box).to_have_value("cs_eng_ftth")  # prefilled with the seed's sample
+    staff_box.fill(staff)
+    page.get_by_label("Latitude").fill("13.7301234")
+    page.get_by_label("Longitude").fill("100.5234567")
+    page.get_by_label(re.compile("^Check-in date")).fill(when)
+    page.get_by_role("button", name="Publish check-in").click()
+
+    acked = page.get_by_text(f"Kafka acknowledged the check-in of {staff}")
+    expect(acked).to_be_visible(timeout=30_000)
+    topic, partition, offset = ACKED.search(acked.inner_text()).groups()
+    assert topic == settings.checkin_topic
+    page.screenshot(path=str(ARTIFACTS / "publish-form-acknowledged.png"), full_page=True)
+
+    msg = message_at(settings, topic, int(partition), int(offset))
+    assert msg.key() == staff.encode()
+    if not HAVE_CONSUMERS:
+        project_without_consumers(settings, mongo, msg)
+
+    page.get_by_role("button", name="See it on the map").click()
+    expect(page.get_by_role("heading", name="Live operations map")).to_be_visible(timeout=60_000)
+    assert f"staff={staff}" in page.url
+    expect(page.get_by_text("1 check-ins on the map")).to_be_visible(timeout=60_000)
+    expect(page.get_by_label("staffCode contains")).to_have_value(staff)
+    expect(page.locator('[data-testid="stDeckGlJsonChart"] canvas').first).to_be_visible()
+    settled(page)
+    page.screenshot(path=str(ARTIFACTS / "publish-on-the-map.png"), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_a_bad_field_shows_its_error_in_the_browser(app, page):
+    url, _ = app
+    page.goto(f"{url}/publish")
+    expect(page.get_by_label("Latitude")).to_be_visible(timeout=60_000)
+    settled(page)
+    page.get_by_label("Latitude").fill("123")
+    page.get_by_role("button", name="Publish check-in").click()
+    expect(page.get_by_text("Input should be less than or equal to 90")).to_be_visible(
+        timeout=30_000
+    )
+    assert page.get_by_text("Kafka acknowledged").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "publish-form-error.png"), full_page=True)
+
+
+@pytest.mark.skipif(not HAVE_CONSUMERS, reason="python -m consumers (the DLQ writer) not built")
+def test_raw_junk_ends_in_the_dead_letter_table_of_the_lag_page(app, page):
+    url, settings = app
+    marker = uuid.uuid4().hex[:10]
+    junk = f'{{"A":"B","e2e":"{marker}"}}'
+
+    page.goto(f"{url}/publish")
+    expect(page.get_by_role("tab", name="Raw JSON")).to_be_visible(timeout=60_000)
+    settled(page)
+    page.get_by_role("tab", name="Raw JSON").click()
+    page.get_by_label("Raw message value").fill(junk)
+    page.get_by_role("button", name="Send raw bytes").click()
+    expect(page.get_by_text(f"Kafka acknowledged {len(junk)} raw bytes")).to_be_visible(
+        timeout=30_000
+    )
+
+    page.goto(f"{url}/lag")
+    table = page.locator('[data-testid="stDataFrame"]', has_text=marker)
+
+    def shown() -> bool:
+        if table.count():
+            return True
+        page.reload()
+        settled(page)
+        return table.count() > 0
+
+    wait_for(shown, 90, "the junk in the lag page's dead-letter table", interval=2)
+    expect(page.get_by_text(f"Dead letters ({settings.checkin_dlq_topic})")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "publish-junk-in-dlq.png"), full_page=True)
