@@ -28,6 +28,10 @@ def per_minute(times: Iterable[datetime], now: datetime, minutes: int, zone_name
     )
 
 
+def count_since(times: Iterable[datetime], since: datetime) -> int:
+    return sum(1 for t in times if as_utc(t) >= as_utc(since))
+
+
 def counts_frame(counts: dict[str, int], label: str) -> pd.DataFrame:
     return pd.DataFrame({label: list(counts.keys()), "count": list(counts.values())}).sort_values(
         "count", ascending=False, ignore_index=True

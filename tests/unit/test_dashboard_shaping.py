@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from dashboard.eventlog import csv_bytes, table, timeline_table
 from dashboard.formatting import age, escape, local_time
 from dashboard.kafka_status import partition_lag, total_lag
-from dashboard.overview import counts_frame, per_minute
+from dashboard.overview import count_since, counts_frame, per_minute
 
 NOW = datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC)
 
@@ -77,3 +77,8 @@ def test_lag_is_end_minus_committed_and_uncommitted_partitions_count_whole():
     assert partition_lag(committed, latest, earliest) == {0: 6, 1: 0, 2: 5}
     assert total_lag(committed, latest, earliest) == 11
     assert total_lag({}, {}, {}) == 0
+
+
+def test_count_since_counts_times_at_or_after_the_moment():
+    times = [NOW, NOW - timedelta(minutes=5), NOW - timedelta(minutes=5, seconds=1)]
+    assert count_since(times, NOW - timedelta(minutes=5)) == 2
