@@ -248,3 +248,33 @@ def test_pages_say_what_is_unreachable_and_do_not_crash(monkeypatch, isolated):
             assert "MongoDB is unreachable" in text(at)
     finally:
         get_settings.cache_clear()
+
+
+def test_filters_go_into_the_url_and_a_reload_from_that_url_restores_them(board):
+    _, db = board
+    write_checkins(db, spread(6, now=datetime.now(UTC), minutes_apart=5))
+    at = open_page()
+    at.sidebar.selectbox(key="map_window").set_value("15 min").run()
+    at.sidebar.multiselect(key="map_status").set_value(["onroute"]).run()
+    at.sidebar.radio(key="map_layer_choice").set_value(ml.ALL_CHECKINS).run()
+    url = {k: at.query_params[k] for k in at.query_params}
+    assert url["window"] in ("15 min", ["15 min"]) and "onroute" in str(url["status"])
+
+    reloaded = AppTest.from_file(APP, default_timeout=60)  # a new browser session
+    for key, value in url.items():
+        reloaded.query_params[key] = value
+    reloaded.run()
+    assert reloaded.sidebar.selectbox(key="map_window").value == "15 min"
+    assert reloaded.sidebar.multiselect(key="map_status").value == ["onroute"]
+    assert reloaded.sidebar.radio(key="map_layer_choice").value == ml.ALL_CHECKINS
+    assert [p["staffCode"] for p in points(reloaded)] == ["tech000"]
+
+
+def test_filters_survive_a_visit_to_another_page(board):
+    _, db = board
+    write_checkins(db, spread(6, now=datetime.now(UTC)))
+    at = open_page()
+    at.sidebar.text_input(key="map_staff").set_value("tech00").run()
+    at.switch_page("pages/events.py").run()
+    at.switch_page("pages/map.py").run()
+    assert at.sidebar.text_input(key="map_staff").value == "tech00"
