@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.auth import check_bearer
 from api.idempotency import MAX_KEY_LENGTH, event_id_for_key
 from api.problems import ApiError, FieldProblem, Problem, field_problems, summary
+from api.publisher import AsyncPublisher
 from api.readiness import kafka_ready
 from api.receipt import CheckInReceipt, receipt, request_schema
 from api.request_body import (
@@ -54,7 +55,7 @@ bearer = HTTPBearer(
 
 @dataclass(frozen=True)
 class KafkaSide:
-    producer: CheckInProducer
+    publisher: AsyncPublisher
     admin: AdminClient
 
 
@@ -76,11 +77,13 @@ def create_app(settings: Settings) -> FastAPI:
             settings, **{"delivery.timeout.ms": int(timeout * 1000), "client.id": "checkin-api"}
         )
         admin = AdminClient(settings.kafka_config(**{"client.id": "checkin-api-ready"}))
-        app.state.kafka = KafkaSide(producer, admin)
+        publisher = AsyncPublisher(producer)
+        publisher.start()
+        app.state.kafka = KafkaSide(publisher, admin)
         try:
             yield
         finally:
-            left = await run_in_threadpool(producer.flush, timeout + ACK_MARGIN_SECONDS)
+            left = await run_in_threadpool(publisher.close, timeout + ACK_MARGIN_SECONDS)
             if left:
                 log.warning("%d check-ins were still unacknowledged at shutdown", left)
 
@@ -169,8 +172,7 @@ def create_app(settings: Settings) -> FastAPI:
         parsed = time.perf_counter()
         kafka: KafkaSide = request.app.state.kafka
         try:
-            delivery = await run_in_threadpool(
-                kafka.producer.publish,
+            delivery = await kafka.publisher.publish(
                 checkin,
                 event_id=event_id,
                 produced_at=accepted_at,
