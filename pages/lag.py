@@ -105,7 +105,7 @@ def lag_panel() -> None:
 
 
 def groups_table() -> None:
-    st.subheader("Groups on the check-in topics")
+    st.subheader("Groups" if any_group else "Groups on the check-in topics")
     reports = []
     for name in groups[:20]:
         try:
@@ -136,8 +136,14 @@ def dead_letter_table() -> None:
     size = sum(end - start for start, end in ends.values())
     st.metric("Dead letters kept", f"{size:,}")
     if size:
-        letters = dead_letters.latest(settings, topic, ends, int(dlq_count))
+        letters = _latest_letters(topic, tuple(sorted(ends.items())), int(dlq_count))
         st.dataframe(lag_view.dead_letters_frame(letters), hide_index=True, width="stretch")
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def _latest_letters(topic: str, ends: tuple, count: int) -> list[dead_letters.DeadLetter]:
+    """Read again only when the DLQ's offsets changed (they are part of the cache key)."""
+    return dead_letters.latest(settings, topic, dict(ends), count)
 
 
 lag_panel()
