@@ -40,11 +40,6 @@ def overview() -> None:
     m.metric("MongoDB", "reachable" if mongo_up else "UNREACHABLE")
     m.caption(f"database {settings.mongodb_database}")  # never the URI: it may hold a password
 
-    if mongo_up:
-        try:
-            show_store_figures(db, now)
-        except PyMongoError as exc:
-            st.error(f"MongoDB stopped answering ({type(exc).__name__}); retrying.")
     if kafka_up:
         try:
             lag = kafka_status.consumer_lag(admin, settings.consumer_group, settings.checkin_topic)
@@ -57,6 +52,12 @@ def overview() -> None:
             b.metric(
                 "Dead-letter queue", f"{dlq:,}", help=f"messages in {settings.checkin_dlq_topic}"
             )
+
+    if mongo_up:
+        try:
+            show_store_figures(db, now)
+        except PyMongoError as exc:
+            st.error(f"MongoDB stopped answering ({type(exc).__name__}); retrying.")
 
 
 def show_store_figures(db, now: datetime) -> None:
