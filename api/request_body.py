@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from email.message import Message
 from typing import Any
 
-from api.problems import ApiError
+from api.problems import ApiError, FieldProblem
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -86,12 +86,12 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     except RecursionError:
         raise ApiError(400, "malformed_json", "the body's JSON is nested too deeply") from None
     if not isinstance(data, dict):
-        raise ApiError(
-            422,
-            "invalid_checkin",
-            "the body must be a JSON object with the check-in's fields "
-            f"(got a JSON {_json_type(data)})",
+        problem = FieldProblem(
+            field="body",
+            problem=f"must be a JSON object of the check-in's fields, not {_json_type(data)}",
+            type="model_type",
         )
+        raise ApiError(422, "invalid_checkin", f"the body {problem.problem}", [problem])
     return data
 
 

@@ -97,9 +97,9 @@ def test_a_json_object_is_parsed():
         (b"\xff\xfe{", 400, "not UTF-8"),
         (b"[" * 50_000, 400, "nested too deeply"),
         (b"1" * 5_000, 400, "cannot be read"),
-        (b"[1, 2]", 422, "JSON array"),
-        (b'"text"', 422, "JSON string"),
-        (b"null", 422, "JSON null"),
+        (b"[1, 2]", 422, "not array"),
+        (b'"text"', 422, "not string"),
+        (b"null", 422, "not null"),
     ],
 )
 def test_bodies_that_are_not_a_json_object_get_a_clear_4xx(body, status, words):
@@ -107,3 +107,10 @@ def test_bodies_that_are_not_a_json_object_get_a_clear_4xx(body, status, words):
         parse_json_object(body)
     assert caught.value.status == status
     assert words in caught.value.problem.message
+
+
+def test_a_body_that_is_not_an_object_is_named_as_the_bad_field():
+    with pytest.raises(ApiError) as caught:
+        parse_json_object(b"[1, 2]")
+    (problem,) = caught.value.problem.errors
+    assert (problem.field, problem.type) == ("body", "model_type")
