@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from streamlit.testing.v1 import AppTest
 
 from checkins.event import SAMPLE, CheckIn
@@ -265,3 +265,47 @@ def test_cli_never_shows_secrets_and_names_an_unreachable_broker(isolated):
     assert down.returncode == 1
     assert down.stderr.startswith("lag: could not")
     assert "kafka-pw-3141" not in down.stdout + down.stderr
+
+
+def test_offsets_reset_backwards_show_as_rewind_from_the_sampled_history(page_settings, mongo):
+    settings = page_settings
+    samples = mongo[settings.mongodb_database]["lag_samples"]
+    produce(settings, 120)
+    with running_consumers(settings):
+        wait_for(lambda: lag_json(settings)["total_lag"] == 0, 60, "the consumers to catch up")
+    sampler = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.lag_sampler", "--interval", "0.5"],
+        cwd=ROOT,
+        env=env_for(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        group = {"group": settings.consumer_group, "totalLag": 0}
+        wait_for(lambda: samples.find_one(group), 60, "a caught-up sample")
+        # An operator resets the (empty) group to the start, as kafka-consumer-groups would.
+        admin = kafka_offsets.admin_client(settings)
+        parts = kafka_offsets.topic_partitions(admin, settings.checkin_topic)
+        resetter = Consumer(settings.kafka_config(**{"group.id": settings.consumer_group}))
+        try:
+            resetter.commit(
+                offsets=[TopicPartition(settings.checkin_topic, p, 0) for p in parts],
+                asynchronous=False,
+            )
+        finally:
+            resetter.close()
+        wait_for(
+            lambda: samples.find_one({"group": settings.consumer_group, "totalLag": 120}),
+            60,
+            "a sample after the reset",
+        )
+        report = lag_json(settings)
+    finally:
+        sampler.send_signal(signal.SIGTERM)
+        sampler.wait(30)
+    assert report["total_lag"] == 120
+    assert report["status"] == "REWIND"
+    rewound = [p for p in report["partitions"] if p["status"] == "REWIND"]
+    assert rewound and all(
+        "went back from" in p["reason"] and "to 0" in p["reason"] for p in rewound
+    )
