@@ -231,10 +231,10 @@ def simulator(kafka: CheckInProducer) -> None:
     busy = bool(run and run.running)
     with st.form("sim_form"):
         cols = st.columns(5)
-        technicians = cols[0].number_input("Technicians", 1, 5000, 200, key="sim_technicians")
-        rate = cols[1].number_input("Check-ins per second", 1, 2000, 50, key="sim_rate")
-        duration = cols[2].number_input("Duration (s)", 1, 3600, 60, key="sim_duration")
-        speedup = cols[3].number_input(
+        cols[0].number_input("Technicians", 1, 5000, 200, key="sim_technicians")
+        cols[1].number_input("Check-ins per second", 1, 2000, 50, key="sim_rate")
+        cols[2].number_input("Duration (s)", 1, 3600, 60, key="sim_duration")
+        cols[3].number_input(
             "Speed-up",
             1,
             120,
@@ -243,18 +243,33 @@ def simulator(kafka: CheckInProducer) -> None:
             help="Simulated seconds per real second. Above 1, whole lifecycles fit in a short "
             "run and check-in dates run ahead of the clock by as much.",
         )
-        seed = cols[4].number_input("Seed", 0, 2**31 - 1, 0, key="sim_seed")
-        started = st.form_submit_button("Start the simulator", disabled=busy, type="primary")
-    if started and not busy:
-        simulation = Simulation(int(technicians), seed=int(seed))
-        thread, stop, progress = start_in_background(
-            kafka, simulation, rate=float(rate), duration=float(duration), speedup=float(speedup)
+        cols[4].number_input("Seed", 0, 2**31 - 1, 0, key="sim_seed")
+        st.form_submit_button(
+            "Start the simulator",
+            disabled=busy,
+            type="primary",
+            on_click=_start_simulator,
+            args=(kafka,),
         )
-        run = SimulatorRun(thread, stop, progress, int(technicians), float(rate))
-        st.session_state.sim_run = run
-        busy = True
     if run:
         st.fragment(run_every=1.0 if busy else None)(_progress)()
+
+
+def _start_simulator(kafka: CheckInProducer) -> None:
+    # A callback: it runs before the page is drawn, so Start is already disabled in that run.
+    state = st.session_state
+    current: SimulatorRun | None = state.get("sim_run")
+    if current and current.running:
+        return
+    technicians, rate = int(state.sim_technicians), float(state.sim_rate)
+    thread, stop, progress = start_in_background(
+        kafka,
+        Simulation(technicians, seed=int(state.sim_seed)),
+        rate=rate,
+        duration=float(state.sim_duration),
+        speedup=float(state.sim_speedup),
+    )
+    state.sim_run = SimulatorRun(thread, stop, progress, technicians, rate)
 
 
 def _progress() -> None:

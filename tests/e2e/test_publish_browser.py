@@ -169,6 +169,34 @@ def test_a_bad_field_shows_its_error_in_the_browser(app, page):
     page.screenshot(path=str(ARTIFACTS / "publish-form-error.png"), full_page=True)
 
 
+def test_the_simulator_runs_with_a_progress_bar_and_stops_on_request(app, page):
+    url, settings = app
+    page.goto(f"{url}/publish")
+    expect(page.get_by_role("tab", name="Simulator")).to_be_visible(timeout=60_000)
+    settled(page)
+    page.get_by_role("tab", name="Simulator").click()
+    page.get_by_label("Technicians").fill("5")
+    page.get_by_label("Check-ins per second").fill("20")
+    page.get_by_label("Duration (s)").fill("600")
+    page.get_by_role("button", name="Start the simulator").click()
+
+    bar = page.locator('[data-testid="stProgress"]')
+    expect(bar).to_contain_text("running: sent", timeout=30_000)
+    expect(page.get_by_role("button", name="Start the simulator")).to_be_disabled()
+
+    def sent() -> int:
+        found = re.search(r"sent ([\d,]+) of", bar.inner_text())
+        return int(found.group(1).replace(",", "")) if found else 0
+
+    first = sent()
+    wait_for(lambda: sent() > first, 30, "the progress bar to move on its own")
+    page.screenshot(path=str(ARTIFACTS / "publish-simulator-running.png"), full_page=True)
+    page.get_by_role("button", name="Stop the simulator").click()
+    expect(bar).to_contain_text("stopped: sent", timeout=30_000)
+    expect(page.get_by_role("button", name="Start the simulator")).to_be_enabled()
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 @pytest.mark.skipif(not HAVE_CONSUMERS, reason="python -m consumers (the DLQ writer) not built")
 def test_raw_junk_ends_in_the_dead_letter_table_of_the_lag_page(app, page):
     url, settings = app

@@ -202,3 +202,28 @@ def test_with_publishing_switched_off_the_page_says_so_and_shows_no_form(isolate
     assert "switched off" in text(at)
     assert not at.text_input and not at.text_area and not at.number_input
     assert not at.button and not at.get("form")
+
+
+def test_the_simulators_stop_button_ends_a_run_early(topic):
+    at = open_page()
+    at.number_input(key="sim_technicians").set_value(3)
+    at.number_input(key="sim_rate").set_value(10)
+    at.number_input(key="sim_duration").set_value(600)
+    at.button(key="FormSubmitter:sim_form-Start the simulator").click().run()
+    run = at.session_state["sim_run"]
+    try:
+        assert run.running
+        wait_for(lambda: run.progress.acked >= 3, 30, "the first check-ins to be acknowledged")
+        at.run()
+        assert at.button(key="FormSubmitter:sim_form-Start the simulator").disabled
+        at.button(key="sim_stop").click().run()
+        wait_for(lambda: not run.running, 30, "the simulator to stop")
+    finally:
+        run.stop.set()  # never leave a thread sending after the test
+    progress = run.progress
+    assert progress.stopped and progress.sent < 6000
+    assert progress.acked == progress.sent and progress.failed == 0
+    assert len(messages(topic, progress.sent)) == progress.sent
+    at.run()
+    assert not at.button(key="FormSubmitter:sim_form-Start the simulator").disabled
+    assert any(p.proto.text.startswith("stopped: sent") for p in at.get("progress"))
