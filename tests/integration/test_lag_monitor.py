@@ -309,3 +309,13 @@ def test_offsets_reset_backwards_show_as_rewind_from_the_sampled_history(page_se
     assert rewound and all(
         "went back from" in p["reason"] and "to 0" in p["reason"] for p in rewound
     )
+
+
+def test_page_says_when_kafka_does_not_answer(page_settings, monkeypatch):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
+    get_settings.cache_clear()
+    at = open_lag_page()
+    assert [e.value for e in at.error] == [
+        "Kafka did not answer: could not list consumer groups: no answer within 10 s"
+    ]
+    assert not at.metric and not at.dataframe
