@@ -27,6 +27,7 @@ from dashboard.publish import (
     describe_raw,
     fresh_event_id,
     map_query,
+    markdown_literal,
     raw_bytes,
     sample_values,
 )
@@ -155,7 +156,7 @@ def _outcome(settings: Settings) -> None:
         return
     delivery, checkin = outcome["delivery"], outcome["checkin"]
     st.success(
-        f"Kafka acknowledged the check-in of **{checkin.staffCode}**: "
+        f"Kafka acknowledged the check-in of **{markdown_literal(checkin.staffCode)}**: "
         f"topic {delivery.topic}, partition {delivery.partition}, offset {delivery.offset}."
     )
     st.dataframe([delivery_summary(delivery)], hide_index=True)

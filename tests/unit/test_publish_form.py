@@ -18,6 +18,7 @@ from dashboard.publish import (
     delivery_summary,
     describe_raw,
     map_query,
+    markdown_literal,
     raw_bytes,
     sample_values,
 )
@@ -106,3 +107,11 @@ def test_the_map_link_shows_the_technician_on_the_check_ins_local_day():
         date(2021, 3, 19),
         date(2021, 3, 19),
     )
+
+
+def test_user_text_shown_in_markdown_cannot_format_link_or_inject_html():
+    assert markdown_literal("e2e_tech_1") == "e2e\\_tech\\_1"
+    assert markdown_literal("<b>*x*</b> [a](javascript:1)") == (
+        "\\<b\\>\\*x\\*\\</b\\> \\[a\\]\\(javascript\\:1\\)"
+    )
+    assert markdown_literal("plain 42") == "plain 42"
