@@ -10,7 +10,7 @@ page = st.navigation(
         st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:"),
         st.Page("pages/events.py", title="Event log", icon=":material/list_alt:"),
         st.Page("pages/lag.py", title="Consumer lag", icon=":material/speed:"),
-        st.Page("pages/publish.py", title="Publish demo events", icon="📤"),
+        st.Page("pages/publish.py", title="Publish demo events", icon=":material/send:"),
     ]
 )
 page.run()

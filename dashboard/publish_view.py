@@ -12,6 +12,7 @@ from threading import Event, Thread
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer, PublishError
@@ -90,7 +91,7 @@ def checkin_form(kafka: CheckInProducer, settings: Settings) -> None:
                 else:
                     st.text_input(LABELS[name], key=_key(name), max_chars=400)
                 if name in errors:
-                    st.error(errors[name], icon="⚠️")
+                    st.error(errors[name], icon=":material/error:")
         with place_col:
             st.map(pd.DataFrame([_point(state)]), zoom=12, height=180, size=40)
         st.text_input("Event id (generated, new after each publish)", key="pub_event_id")
@@ -160,7 +161,7 @@ def _outcome(settings: Settings) -> None:
         f"topic {delivery.topic}, partition {delivery.partition}, offset {delivery.offset}."
     )
     st.dataframe([delivery_summary(delivery)], hide_index=True)
-    if st.button("See it on the map", key="pub_to_map", icon="🗺️"):
+    if st.button("See it on the map", key="pub_to_map", icon=":material/map:"):
         # The map reads its filters from the URL when it has none remembered: forget them.
         for name in ("map_filters", "map_layer"):
             st.session_state.pop(name, None)
@@ -202,8 +203,10 @@ def _send_raw(kafka: CheckInProducer) -> None:
 
 def _lag_link() -> None:
     try:
-        st.page_link(LAG_PAGE, label="See the dead letters on the lag page", icon="⏱️")
-    except Exception:  # noqa: BLE001 - the lag page is optional in this app's navigation
+        st.page_link(
+            LAG_PAGE, label="See the dead letters on the lag page", icon=":material/speed:"
+        )
+    except StreamlitAPIException:  # the lag page is not in this app's navigation
         st.caption("The dead letters are listed on the lag page.")
 
 
@@ -280,7 +283,7 @@ def _progress() -> None:
     progress = run.progress
     st.progress(progress.fraction, text=progress.summary())
     if run.running:
-        if st.button("Stop the simulator", key="sim_stop", icon="⏹️"):
+        if st.button("Stop the simulator", key="sim_stop", icon=":material/stop_circle:"):
             run.stop.set()
             st.caption("Stopping after the check-ins already queued are acknowledged…")
     else:
