@@ -5,6 +5,14 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
+from pymongo.errors import (
+    ConnectionFailure,
+    ExecutionTimeout,
+    NetworkTimeout,
+    OperationFailure,
+    ServerSelectionTimeoutError,
+)
+
 from checkins.event import zone
 
 
@@ -38,3 +46,15 @@ def age(moment: datetime | None, now: datetime) -> str:
 def escape(value: object) -> str:
     """Text for HTML (deck.gl tooltips render HTML): escape everything a user could have typed."""
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def store_problem(exc: Exception) -> str:
+    """What a user should read when a MongoDB call fails (never the URI: it may hold a password)."""
+    name = type(exc).__name__
+    if isinstance(exc, (NetworkTimeout, ExecutionTimeout)):
+        return f"MongoDB took too long to answer ({name}): narrow the time window or filters"
+    if isinstance(exc, (ServerSelectionTimeoutError, ConnectionFailure)):
+        return f"MongoDB is unreachable ({name})"
+    if isinstance(exc, OperationFailure):
+        return f"MongoDB refused the query (code {exc.code})"
+    return f"MongoDB failed ({name})"

@@ -9,6 +9,7 @@ from pymongo.errors import PyMongoError
 
 from dashboard import clients, eventlog, queries
 from dashboard.filters import WINDOWS, Filters, mongo_filter, search_filter
+from dashboard.formatting import store_problem
 
 PAGE_SIZE = 200
 CSV_CAP = 50_000
@@ -39,7 +40,7 @@ page = int(page_col.number_input("Page", min_value=1, value=1, step=1, key="ev_p
 try:
     rows, more = queries.event_page(db, query, page, PAGE_SIZE)
 except PyMongoError as exc:
-    st.error(f"MongoDB is unreachable ({type(exc).__name__}). Reload to retry.")
+    st.error(f"{store_problem(exc)}. Reload to retry.")
     st.stop()
 
 frame = eventlog.table(rows, now, tz)

@@ -18,7 +18,7 @@ from dashboard.filters import (
     time_bounds,
     to_query_params,
 )
-from dashboard.formatting import local_time
+from dashboard.formatting import local_time, store_problem
 from dashboard.page_state import remember, remembered, seed_widget
 
 INTERVALS = {"2 s": 2, "5 s": 5, "10 s": 10, "30 s": 30, "60 s": 60}
@@ -111,9 +111,7 @@ def live_map() -> None:
             found, capped = queries.checkins_in_window(db, query)
         total = queries.events_stored(db)
     except PyMongoError as exc:
-        st.error(
-            f"MongoDB is unreachable ({type(exc).__name__}); the map retries on every refresh."
-        )
+        st.error(f"{store_problem(exc)}; the map retries on every refresh.")
         return
     rows = ml.map_rows(found, now, tz)
     if replay:
@@ -173,7 +171,7 @@ def show_technician(staff_code: str | None) -> None:
         recent = queries.recent_checkins_of(db, staff_code, limit=10)
         orders = queries.orders_of(db, staff_code, limit=10)
     except PyMongoError as exc:
-        st.error(f"MongoDB is unreachable ({type(exc).__name__}).")
+        st.error(store_problem(exc))
         return
     st.caption("Recent check-ins")
     st.dataframe(

@@ -8,6 +8,7 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from dashboard import clients, kafka_status, queries
+from dashboard.formatting import store_problem
 from dashboard.overview import count_since, counts_frame, per_minute
 
 settings = clients.settings()
@@ -57,7 +58,7 @@ def overview() -> None:
         try:
             show_store_figures(db, now)
         except PyMongoError as exc:
-            st.error(f"MongoDB stopped answering ({type(exc).__name__}); retrying.")
+            st.error(f"{store_problem(exc)}; retrying every 5 s.")
 
 
 def show_store_figures(db, now: datetime) -> None:

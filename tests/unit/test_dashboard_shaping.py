@@ -4,8 +4,10 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+from pymongo.errors import NetworkTimeout, OperationFailure, ServerSelectionTimeoutError
+
 from dashboard.eventlog import csv_bytes, table, timeline_table
-from dashboard.formatting import age, escape, local_time
+from dashboard.formatting import age, escape, local_time, store_problem
 from dashboard.kafka_status import partition_lag, total_lag
 from dashboard.overview import count_since, counts_frame, per_minute
 
@@ -82,3 +84,9 @@ def test_lag_is_end_minus_committed_and_uncommitted_partitions_count_whole():
 def test_count_since_counts_times_at_or_after_the_moment():
     times = [NOW, NOW - timedelta(minutes=5), NOW - timedelta(minutes=5, seconds=1)]
     assert count_since(times, NOW - timedelta(minutes=5)) == 2
+
+
+def test_store_problems_are_named_for_people():
+    assert store_problem(ServerSelectionTimeoutError("x")).startswith("MongoDB is unreachable")
+    assert "took too long" in store_problem(NetworkTimeout("x"))
+    assert store_problem(OperationFailure("x", code=238)) == "MongoDB refused the query (code 238)"
