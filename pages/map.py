@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 from pymongo.errors import PyMongoError
 
+from checkins.event import zone
 from dashboard import clients, queries
 from dashboard import map_layers as ml
 from dashboard.filters import (
@@ -50,7 +51,7 @@ with st.sidebar:
     window = st.selectbox("Time window", [*WINDOWS, DATE_RANGE], key="map_window")
     days = ()
     if window == DATE_RANGE:
-        today = datetime.now(UTC).date()
+        today = datetime.now(zone(tz)).date()  # the days are local days
         chosen = (
             (saved.start_day, saved.end_day or saved.start_day)
             if saved.start_day

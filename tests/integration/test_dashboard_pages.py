@@ -10,6 +10,7 @@ import pytest
 from confluent_kafka import Producer
 from streamlit.testing.v1 import AppTest
 
+from checkins.event import zone
 from checkins.settings import Settings, get_settings
 from dashboard import map_layers as ml
 from dashboard import queries
@@ -278,3 +279,44 @@ def test_filters_survive_a_visit_to_another_page(board):
     at.switch_page("pages/events.py").run()
     at.switch_page("pages/map.py").run()
     assert at.sidebar.text_input(key="map_staff").value == "tech00"
+
+
+def test_replay_play_advances_the_moment_each_refresh(board):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(db, [checkin("a", at=now - timedelta(minutes=40))])
+    at = open_page()
+    at.sidebar.selectbox(key="map_window").set_value("1 hour").run()
+    at.sidebar.toggle(key="map_replay").set_value(True).run()
+    start = (now - timedelta(minutes=45)).replace(second=0, microsecond=0)
+    at.slider(key="replay_at").set_value(start).run()
+    assert points(at) == []
+    at.toggle(key="replay_playing").set_value(True).run()
+    moments = [at.slider(key="replay_at").value]
+    for _ in range(6):
+        at.run()  # what each 1 s tick of the playing fragment does
+        moments.append(at.slider(key="replay_at").value)
+    assert moments == sorted(moments) and moments[-1] > moments[0]
+    assert moments[-1] - moments[0] == timedelta(minutes=6)  # one step (1 min) per tick
+    assert [p["staffCode"] for p in points(at)] == ["a"]
+
+
+def test_a_date_range_of_local_days_filters_the_map(board):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(
+        db,
+        [
+            checkin("today", at=now - timedelta(minutes=1)),
+            checkin("old", at=now - timedelta(days=5)),
+        ],
+    )
+    at = open_page()
+    at.sidebar.selectbox(key="map_window").set_value("7 days").run()
+    assert len(points(at)) == 2
+    at.sidebar.selectbox(key="map_window").set_value("date range").run()
+    [days] = at.sidebar.date_input
+    assert [p["staffCode"] for p in points(at)] == ["today"]  # default: yesterday and today
+    old_day = (now - timedelta(days=5)).astimezone(zone("Asia/Bangkok")).date()
+    days.set_value((old_day, old_day)).run()
+    assert [p["staffCode"] for p in points(at)] == ["old"]
