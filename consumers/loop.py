@@ -1,0 +1,266 @@
+"""The consumer loop: consume a batch, dead-letter the bad, write the good, then commit.
+
+At-least-once delivery plus idempotent writes: offsets are committed only after the batch is
+in MongoDB and every dead letter and status notice is acknowledged by Kafka. A MongoDB outage
+is retried with backoff for as long as it lasts (never dropped, nothing committed meanwhile).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from pymongo.errors import PyMongoError
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    wait_exponential,
+)
+
+from checkins.envelope import InvalidMessage, decode
+from checkins.settings import Settings
+from consumers import store
+from consumers.deadletter import dlq_headers
+from consumers.projection import Coordinates, homecheckin_document, kafka_time, status_notice
+
+log = logging.getLogger(__name__)
+
+
+class Stopped(Exception):
+    """A stop was requested while a batch was still waiting on MongoDB or Kafka."""
+
+
+@dataclass
+class Stats:
+    batches: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    notices: int = 0
+
+
+class CheckInConsumer:
+    """One member of the consumer group. `run()` returns when `stop` is set (after the batch
+    in hand is written and committed)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        stop: threading.Event | None = None,
+        *,
+        batch_size: int = 1000,
+        poll_timeout: float = 0.5,
+        ready_file: Path | None = None,
+        on_batch: Callable[[Stats], None] | None = None,
+    ):
+        self.settings = settings
+        self.stop = stop or threading.Event()
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout
+        self.ready_file = ready_file
+        self.on_batch = on_batch
+        self.stats = Stats()
+        self._pending: dict[tuple[str, int], int] = {}  # written, not yet committed
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _consumer(self) -> Consumer:
+        config = self.settings.kafka_config(
+            **{
+                "group.id": self.settings.consumer_group,
+                "client.id": f"checkin-consumer-{os.getpid()}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                # A long MongoDB outage keeps one batch in hand; leave the group late.
+                "max.poll.interval.ms": 600_000,
+            }
+        )
+        return Consumer(config)
+
+    def _producer(self) -> Producer:
+        return Producer(
+            self.settings.kafka_config(
+                **{
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "linger.ms": 5,
+                    "client.id": f"checkin-consumer-{os.getpid()}-out",
+                }
+            )
+        )
+
+    def _retrying(self) -> Retrying:
+        return Retrying(
+            retry=retry_if_exception_type((PyMongoError, KafkaException, _Undelivered)),
+            wait=wait_exponential(multiplier=0.2, max=10),
+            stop=lambda _state: self.stop.is_set(),
+            sleep=self._interruptible_sleep,
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        )
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        if self.stop.wait(seconds):
+            raise Stopped()
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> Stats:
+        client = store.connect(self.settings)
+        db = client[self.settings.mongodb_database]
+        consumer = self._consumer()
+        self._out = self._producer()
+        try:
+            self._retrying()(store.ensure_indexes, db)
+            consumer.subscribe(
+                [self.settings.checkin_topic], on_assign=self._assigned, on_revoke=self._revoked
+            )
+            while not self.stop.is_set():
+                messages = consumer.consume(self.batch_size, self.poll_timeout)
+                if messages:
+                    self._handle(consumer, db, messages)
+        except (Stopped, PyMongoError, KafkaException, _Undelivered) as exc:
+            if not self.stop.is_set():
+                raise
+            log.info("stopped with a batch in hand (%s): not committed, it will be redone", exc)
+        finally:
+            self._commit(consumer)
+            consumer.close()
+            self._out.flush(10)
+            client.close()
+            if self.ready_file is not None:
+                self.ready_file.unlink(missing_ok=True)
+        log.info("consumer closed: %s", self.stats)
+        return self.stats
+
+    def _handle(self, consumer: Consumer, db, messages: list[Message]) -> None:
+        stored_at = datetime.now(UTC)
+        docs, letters = [], []
+        for msg in messages:
+            if msg.error() is not None:
+                if msg.error().code() != KafkaError._PARTITION_EOF:
+                    log.warning("consume error: %s", msg.error())
+                continue
+            where = Coordinates(msg.topic(), msg.partition(), msg.offset(), None)
+            try:
+                event = decode(
+                    msg.value(),
+                    topic=where.topic,
+                    partition=where.partition,
+                    offset=where.offset,
+                    timezone=self.settings.checkin_timezone,
+                )
+            except InvalidMessage as exc:
+                letters.append((msg, exc.reason))
+                continue
+            where = Coordinates(
+                where.topic, where.partition, where.offset, kafka_time(msg.timestamp())
+            )
+            docs.append(homecheckin_document(event, where, stored_at))
+
+        for msg, reason in letters:
+            log.info("dead letter %s/%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), reason)
+        self._retrying()(self._send_dead_letters, letters, stored_at)
+        result = self._retrying()(store.write_batch, db, docs)
+        notices = [
+            (c.orderNo.encode(), json.dumps(status_notice(c, stored_at)).encode())
+            for c in result.status_changes
+        ]
+        self._retrying()(self._send, self.settings.status_topic, notices, None)
+
+        for msg in messages:
+            if msg.error() is None:
+                key = (msg.topic(), msg.partition())
+                self._pending[key] = max(self._pending.get(key, -1), msg.offset() + 1)
+        self._commit(consumer)
+        s = self.stats
+        s.batches += 1
+        s.stored += result.inserted
+        s.duplicates += result.already_stored
+        s.dead_letters += len(letters)
+        s.notices += len(notices)
+        if self.on_batch is not None:
+            self.on_batch(s)
+
+    def _send_dead_letters(self, letters, failed_at: datetime) -> None:
+        records = [
+            (
+                msg.key(),
+                msg.value(),
+                (msg.headers() or [])
+                + dlq_headers(
+                    topic=msg.topic(),
+                    partition=msg.partition(),
+                    offset=msg.offset(),
+                    reason=reason,
+                    failed_at=failed_at,
+                ),
+            )
+            for msg, reason in letters
+        ]
+        self._send(self.settings.checkin_dlq_topic, records, True)
+
+    def _send(self, topic: str, records, with_headers: bool | None) -> None:
+        """Produce and wait until Kafka acknowledged every record (raises _Undelivered)."""
+        if not records:
+            return
+        failures: list[KafkaError] = []
+
+        def delivered(err, _msg) -> None:
+            if err is not None:
+                failures.append(err)
+
+        for record in records:
+            key, value = record[0], record[1]
+            headers = record[2] if with_headers else None
+            while True:
+                try:
+                    self._out.produce(
+                        topic, value=value, key=key, headers=headers, on_delivery=delivered
+                    )
+                    break
+                except BufferError:
+                    self._out.poll(0.1)
+        while self._out.flush(1.0) > 0:
+            if self.stop.is_set():
+                raise Stopped()
+        if failures:
+            raise _Undelivered(f"{len(failures)} records to {topic} failed: {failures[0]}")
+
+    def _commit(self, consumer: Consumer, only: list[TopicPartition] | None = None) -> None:
+        keys = list(self._pending)
+        if only is not None:
+            wanted = {(tp.topic, tp.partition) for tp in only}
+            keys = [k for k in keys if k in wanted]
+        if not keys:
+            return
+        offsets = [TopicPartition(t, p, self._pending[(t, p)]) for t, p in keys]
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            # Not lost: the next owner gets these messages again and the writes are idempotent.
+            log.warning("commit failed (will be redelivered): %s", exc)
+        for k in keys:
+            self._pending.pop(k, None)
+
+    # -- rebalance ------------------------------------------------------------------------
+    def _assigned(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("assigned %s", [p.partition for p in partitions])
+        if self.ready_file is not None:
+            self.ready_file.parent.mkdir(parents=True, exist_ok=True)
+            self.ready_file.write_text(f"{os.getpid()}\n")
+
+    def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Batches are handled between consume() calls, so what was written is all pending."""
+        log.info("revoked %s", [p.partition for p in partitions])
+        self._commit(consumer, partitions)
+
+
+class _Undelivered(Exception):
+    pass

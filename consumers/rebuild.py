@@ -1,0 +1,53 @@
+"""Event sourcing: rebuild `technicians` and `orders` from `homecheckins`.
+
+The same pure folds as the live path, in a different order (they are order-independent), so
+the result equals what the consumers built. New collections are built beside the old ones and
+then swapped in (FerretDB lacks `renameCollection` with `dropTarget`, so drop, then rename).
+Stop the consumers first: a write that lands during the swap would be lost until the next
+rebuild.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+
+from pymongo.database import Database
+
+from checkins.settings import Settings
+from consumers import store
+from consumers.projection import Doc, orders_after, technicians_after
+
+CHUNK = 5000
+
+
+def rebuild(db: Database) -> dict[str, int]:
+    technicians: dict[str, Doc] = {}
+    orders: dict[str, Doc] = {}
+    cursor = db.homecheckins.find()
+    while docs := list(islice(cursor, CHUNK)):
+        technicians.update(technicians_after(technicians, docs, {d["_id"] for d in docs}))
+        orders.update(orders_after(orders, docs)[0])
+    _swap_in(db, "technicians", technicians.values())
+    _swap_in(db, "orders", orders.values())
+    return {"technicians": len(technicians), "orders": len(orders)}
+
+
+def _swap_in(db: Database, name: str, docs) -> None:
+    temp = f"{name}__rebuild"
+    db.drop_collection(temp)
+    docs = list(docs)
+    if docs:
+        db[temp].insert_many(docs, ordered=False)
+    else:
+        db.create_collection(temp)
+    db.drop_collection(name)
+    db[temp].rename(name)
+    store.ensure_indexes(db, (name,))
+
+
+def rebuild_database(settings: Settings) -> dict[str, int]:
+    client = store.connect(settings)
+    try:
+        return rebuild(client[settings.mongodb_database])
+    finally:
+        client.close()

@@ -1,0 +1,129 @@
+"""The MongoDB edge: write a batch into the three read models, idempotently.
+
+FerretDB 1.24 (the local store) finds by `_id` equality fast but scans the collection for any
+other filter, `$in` included, and has no multi-document transactions. So `homecheckins` is
+written with one unordered `insert_many` (a duplicate key means "already stored": that is the
+idempotence), and `technicians`/`orders` are read, folded by the pure core and written back
+with one unordered bulk of `ReplaceOne(upsert)` per collection.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReplaceOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from checkins.settings import Settings
+from consumers.projection import (
+    Doc,
+    StatusChange,
+    first_by_id,
+    needs_exact_count,
+    orders_after,
+    technicians_after,
+)
+
+log = logging.getLogger(__name__)
+DUPLICATE_KEY = 11000
+
+INDEXES = {
+    "homecheckins": [
+        IndexModel([("checkinDate", DESCENDING)]),
+        IndexModel([("staffCode", ASCENDING), ("checkinDate", DESCENDING)]),
+        IndexModel([("jobStatus", ASCENDING)]),
+        IndexModel([("orderNo", ASCENDING)]),
+    ],
+    "technicians": [
+        IndexModel([("lastSeen", DESCENDING)]),
+        IndexModel([("checkinDate", DESCENDING)]),
+        IndexModel([("jobStatus", ASCENDING)]),
+    ],
+    "orders": [
+        IndexModel([("jobStatus", ASCENDING)]),
+        IndexModel([("updatedAt", DESCENDING)]),
+    ],
+}
+
+
+def connect(settings: Settings) -> MongoClient:
+    """tz_aware: read dates compare equal to the ones the core makes."""
+    return MongoClient(
+        settings.mongo_uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=5_000,
+        connectTimeoutMS=5_000,
+        socketTimeoutMS=300_000,
+    )
+
+
+def ensure_indexes(db: Database, collections: tuple[str, ...] = tuple(INDEXES)) -> None:
+    for name in collections:
+        db[name].create_indexes(INDEXES[name])
+
+
+@dataclass
+class BatchResult:
+    inserted: int = 0
+    already_stored: int = 0
+    technicians: int = 0
+    orders: int = 0
+    status_changes: list[StatusChange] = field(default_factory=list)
+
+
+def write_batch(db: Database, docs: list[Doc]) -> BatchResult:
+    """Store `homecheckins` documents and fold them into `technicians` and `orders`.
+
+    Safe to repeat with the same documents (a retry, a redelivery): nothing changes twice.
+    """
+    docs = first_by_id(docs)
+    if not docs:
+        return BatchResult()
+    new_ids = insert_new(db, docs)
+    stored = [d if d["_id"] in new_ids else _stored(db, d) for d in docs]
+    result = BatchResult(inserted=len(new_ids), already_stored=len(docs) - len(new_ids))
+
+    staff = sorted({d["staffCode"] for d in stored})
+    current = {t["_id"]: t for t in db.technicians.find({"_id": {"$in": staff}})}
+    exact = {
+        s: db.homecheckins.count_documents({"staffCode": s})
+        for s in needs_exact_count(stored, new_ids)
+    }
+    technicians = technicians_after(current, stored, new_ids, exact)
+    replace_all(db, "technicians", technicians.values())
+
+    order_nos = sorted({d["orderNo"] for d in stored})
+    current = {o["_id"]: o for o in db.orders.find({"_id": {"$in": order_nos}})}
+    orders, changes = orders_after(current, stored)
+    replace_all(db, "orders", orders.values())
+
+    result.technicians, result.orders = len(technicians), len(orders)
+    result.status_changes = changes
+    return result
+
+
+def insert_new(db: Database, docs: list[Doc]) -> set[str]:
+    """Insert what is not stored yet; returns the ids this call inserted."""
+    try:
+        db.homecheckins.insert_many(docs, ordered=False)
+        return {d["_id"] for d in docs}
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
+        if others:
+            raise
+        duplicates = {docs[e["index"]]["_id"] for e in errors}
+        return {d["_id"] for d in docs} - duplicates
+
+
+def _stored(db: Database, doc: Doc) -> Doc:
+    """The first stored version wins (a reused id with other content does not overwrite it)."""
+    return db.homecheckins.find_one({"_id": doc["_id"]}) or doc
+
+
+def replace_all(db: Database, collection: str, docs) -> None:
+    ops = [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs]
+    if ops:
+        db[collection].bulk_write(ops, ordered=False)
