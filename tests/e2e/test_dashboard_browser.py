@@ -192,6 +192,25 @@ def test_map_shows_the_technicians_and_no_page_shows_an_exception(app_url, page)
     expect(page.locator("h3", has_text="e2e_tech_2")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Recent check-ins")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "dashboard-map.png"), full_page=True)
+
+    # Pan the map, let the live fragment refresh: the view must stay where the user put it.
+    page.mouse.move(centre[0] - 300, centre[1] - 200)  # nothing there: no tooltip
+    expect(tooltip).to_be_hidden(timeout=15_000)
+    unpanned = chart.screenshot()
+    page.mouse.move(centre[0] - 150, centre[1] + 120)
+    page.mouse.down()
+    page.mouse.move(centre[0] + 50, centre[1] + 120, steps=10)
+    page.mouse.up()
+    page.mouse.move(centre[0] - 300, centre[1] - 200)
+    expect(tooltip).to_be_hidden(timeout=15_000)
+    panned = chart.screenshot()
+    assert panned != unpanned, "the drag did not move the map"
+    status = page.get_by_text("last updated")
+    before = status.inner_text()
+    expect(status).not_to_have_text(before, timeout=30_000)  # the live fragment refreshed
+    settled(page)
+    assert chart.screenshot() == panned, "the refresh moved the map back"
+    page.screenshot(path=str(ARTIFACTS / "dashboard-map-panned.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0
 
     links = page.locator('[data-testid="stSidebarNav"] a')

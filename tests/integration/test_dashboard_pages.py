@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import streamlit as st
 from confluent_kafka import Producer
 from streamlit.testing.v1 import AppTest
 
@@ -249,6 +250,7 @@ def test_pages_say_what_is_unreachable_and_do_not_crash(monkeypatch, isolated):
             assert "MongoDB is unreachable" in text(at)
     finally:
         get_settings.cache_clear()
+        st.cache_resource.clear()  # drop the clients that point at nothing
 
 
 def test_filters_go_into_the_url_and_a_reload_from_that_url_restores_them(board):
