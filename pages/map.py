@@ -38,6 +38,8 @@ for key, value in {
     "map_status": list(saved.statuses),
     "map_staff": saved.staff,
     "map_layer_choice": saved_layer,
+    "map_interval": "5 s",
+    **st.session_state.get("map_live", {}),  # interval, pause, replay: kept across pages
 }.items():
     seed_widget(key, value)
 
@@ -52,20 +54,15 @@ with st.sidebar:
     days = ()
     if window == DATE_RANGE:
         today = datetime.now(zone(tz)).date()  # the days are local days
-        chosen = (
-            (saved.start_day, saved.end_day or saved.start_day)
-            if saved.start_day
-            else (
-                today - timedelta(days=1),
-                today,
-            )
-        )
+        chosen = (today - timedelta(days=1), today)
+        if saved.start_day:
+            chosen = (saved.start_day, saved.end_day or saved.start_day)
         days = st.date_input("Days (local time)", value=chosen, max_value=today)
     statuses = st.multiselect("jobStatus", status_options, key="map_status")
     staff = st.text_input("staffCode contains", key="map_staff", max_chars=128)
     layer = st.radio("Layer", ml.LAYER_CHOICES, key="map_layer_choice")
     st.header("Live")
-    interval = st.selectbox("Refresh every", list(INTERVALS), index=1, key="map_interval")
+    interval = st.selectbox("Refresh every", list(INTERVALS), key="map_interval")
     paused = st.toggle("Pause", key="map_paused")
     replay = st.toggle("Replay", key="map_replay", help="A time slider over the window")
 
@@ -79,6 +76,11 @@ filters = Filters(
 )
 remember("map_filters", filters, {**to_query_params(filters), "layer": layer})
 st.session_state["map_layer"] = layer
+st.session_state["map_live"] = {
+    "map_interval": interval,
+    "map_paused": paused,
+    "map_replay": replay,
+}
 
 
 def replay_moment(since: datetime, until: datetime) -> datetime:
