@@ -322,3 +322,19 @@ def test_a_date_range_of_local_days_filters_the_map(board):
     old_day = (now - timedelta(days=5)).astimezone(zone("Asia/Bangkok")).date()
     days.set_value((old_day, old_day)).run()
     assert [p["staffCode"] for p in points(at)] == ["old"]
+
+
+def test_event_log_is_paged(board):
+    _, db = board
+    now = datetime.now(UTC)
+    db.homecheckins.insert_many(
+        [checkin(f"p{i:03d}", at=now - timedelta(seconds=i)) for i in range(205)]
+    )
+    at = open_page("pages/events.py")
+    first = at.dataframe[0].value
+    assert len(first) == 200 and first.loc[0, "staffCode"] == "p000"
+    assert "more on the next page" in text(at)
+    at.number_input(key="ev_page").set_value(2).run()
+    second = at.dataframe[0].value
+    assert list(second["staffCode"]) == ["p200", "p201", "p202", "p203", "p204"]
+    assert "more on the next page" not in text(at)
