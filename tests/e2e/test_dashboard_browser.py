@@ -1,7 +1,6 @@
 """The dashboard in a real browser: Debian's Chromium driven by Playwright, against a
 streamlit process of its own (free port, its own database and topics). Check-ins go through
-Kafka with the real producer; the consumers project them when `python -m consumers` exists,
-otherwise the test writes the read models itself (tests/readmodels.py)."""
+Kafka with the real producer and `python -m consumers` projects them into the read models."""
 
 from __future__ import annotations
 
@@ -23,7 +22,6 @@ from checkins.settings import Settings
 from stack.paths import ROOT
 from stack.processes import stop
 from stack.services import http_answers
-from tests.readmodels import checkin, write_checkins
 from tests.waiting import wait_for
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -39,7 +37,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TECHNICIANS = 5
-HAVE_CONSUMERS = (ROOT / "consumers" / "__main__.py").exists()
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 
@@ -72,7 +69,7 @@ def halt(proc: subprocess.Popen) -> None:
 
 @pytest.fixture
 def published(isolated: Settings, mongo: MongoClient) -> Iterator[Settings]:
-    """TECHNICIANS check-ins published to Kafka and visible in the read models."""
+    """TECHNICIANS check-ins published to Kafka and projected by the consumers."""
     now = datetime.now(UTC)
     checkins = [
         {
@@ -90,26 +87,8 @@ def published(isolated: Settings, mongo: MongoClient) -> Iterator[Settings]:
     for data in checkins:
         producer.publish(CheckIn.model_validate(data))
     db = mongo[isolated.mongodb_database]
-    consumers = None
-    if HAVE_CONSUMERS:
-        log = ARTIFACTS / "e2e-consumers.log"
-        consumers = spawn([sys.executable, "-m", "consumers"], env_for(isolated), log)
-    else:  # consumers not built yet: write what they would have written
-        write_checkins(
-            db,
-            [
-                checkin(
-                    d["staffCode"],
-                    at=datetime.fromisoformat(d["checkinDate"]),
-                    status=d["jobStatus"],
-                    order=d["orderNo"],
-                    internet=d["internetNo"],
-                    lat=d["checkinLatitude"],
-                    lon=d["checkinLongitude"],
-                )
-                for d in checkins
-            ],
-        )
+    log = ARTIFACTS / "e2e-consumers.log"
+    consumers = spawn([sys.executable, "-m", "consumers"], env_for(isolated), log)
     try:
         wait_for(
             lambda: db.technicians.count_documents({}) == TECHNICIANS,
@@ -118,8 +97,7 @@ def published(isolated: Settings, mongo: MongoClient) -> Iterator[Settings]:
         )
         yield isolated
     finally:
-        if consumers is not None:
-            halt(consumers)
+        halt(consumers)
 
 
 @pytest.fixture
@@ -167,6 +145,11 @@ def page() -> Iterator[Page]:
 def settled(page: Page) -> None:
     """The script has finished its run (the app's own state attribute)."""
     page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
+
+
+def metric_value(page: Page, label: str):
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label)
+    return metric.locator('[data-testid="stMetricValue"]')
 
 
 def test_map_shows_the_technicians_and_no_page_shows_an_exception(app_url, page):
@@ -224,6 +207,12 @@ def test_map_shows_the_technicians_and_no_page_shows_an_exception(app_url, page)
         page.goto(href if href.startswith("http") else app_url + href)
         expect(page.locator("h1").first).to_be_visible(timeout=60_000)
         settled(page)
+        if title == "Overview":  # the consumers stored all and caught up (lag 0, refreshed live)
+            expect(metric_value(page, "Events stored")).to_have_text(str(TECHNICIANS))
+            expect(metric_value(page, "Consumer lag")).to_have_text("0", timeout=30_000)
+            expect(metric_value(page, "MongoDB")).to_have_text("reachable")
+        if title == "Event log":
+            expect(page.get_by_text(f"Rows 1–{TECHNICIANS}, newest first")).to_be_visible()
         name = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
         page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
         errors = page.locator('[data-testid="stException"]')
