@@ -60,8 +60,13 @@ def connect(settings: Settings) -> MongoClient:
 
 
 def ensure_indexes(db: Database, collections: tuple[str, ...] = tuple(INDEXES)) -> None:
+    """One index per call, only the missing ones: FerretDB 1.24 drops the connection (a
+    server-side panic) on a `createIndexes` of several indexes that already exist."""
     for name in collections:
-        db[name].create_indexes(INDEXES[name])
+        existing = {i["name"] for i in db[name].list_indexes()}
+        for model in INDEXES[name]:
+            if model.document["name"] not in existing:
+                db[name].create_indexes([model])
 
 
 @dataclass
