@@ -17,6 +17,9 @@ ORDERS = "orders"
 POINT_CAP = 20_000  # points one map layer sends to the browser
 TECHNICIAN_CAP = 10_000
 TIMES_CAP = 200_000  # check-in times fetched for the per-minute chart
+# Server-side time limit of one query (maxTimeMS), so a slow store makes the page say "took too
+# long" instead of piling up refreshes. None = no limit (the bench measures without one).
+TIME_LIMIT_MS: int | None = 20_000
 
 MAP_FIELDS = {
     "_id": 0,
@@ -31,12 +34,20 @@ MAP_FIELDS = {
 LOG_FIELDS = {**MAP_FIELDS, "_id": 1, "storedAt": 1}
 
 
+def _limit() -> dict[str, int]:
+    return {"maxTimeMS": TIME_LIMIT_MS} if TIME_LIMIT_MS else {}
+
+
 def capped_find(
     db: Database, collection: str, query: dict, fields: dict, cap: int, skip: int = 0
 ) -> tuple[list[dict], bool]:
     """Newest first, at most `cap` rows; the flag says whether more matched."""
     cursor = (
-        db[collection].find(query, fields).sort("checkinDate", DESCENDING).skip(skip).limit(cap + 1)
+        db[collection]
+        .find(query, fields, max_time_ms=TIME_LIMIT_MS)
+        .sort("checkinDate", DESCENDING)
+        .skip(skip)
+        .limit(cap + 1)
     )
     rows = list(cursor)
     return rows[:cap], len(rows) > cap
@@ -61,21 +72,23 @@ def events_stored(db: Database) -> int:
 
 def count_checkins(db: Database, query: dict, limit: int = 0) -> int:
     options = {"limit": limit} if limit else {}
-    return db[CHECKINS].count_documents(query, **options)
+    return db[CHECKINS].count_documents(query, **options, **_limit())
 
 
 def checkin_times(db: Database, since: datetime, cap: int = TIMES_CAP) -> list[datetime]:
-    cursor = db[CHECKINS].find({"checkinDate": {"$gte": since}}, {"_id": 0, "checkinDate": 1})
+    cursor = db[CHECKINS].find(
+        {"checkinDate": {"$gte": since}}, {"_id": 0, "checkinDate": 1}, max_time_ms=TIME_LIMIT_MS
+    )
     return [d["checkinDate"] for d in cursor.limit(cap) if "checkinDate" in d]
 
 
 def active_technicians(db: Database, since: datetime) -> int:
-    return db[TECHNICIANS].count_documents({"checkinDate": {"$gte": since}})
+    return db[TECHNICIANS].count_documents({"checkinDate": {"$gte": since}}, **_limit())
 
 
 def _group_count(db: Database, collection: str, field: str) -> dict[str, int]:
     pipeline = [{"$group": {"_id": f"${field}", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}]
-    return {str(d["_id"]): d["n"] for d in db[collection].aggregate(pipeline)}
+    return {str(d["_id"]): d["n"] for d in db[collection].aggregate(pipeline, **_limit())}
 
 
 def status_breakdown(db: Database) -> dict[str, int]:
@@ -103,7 +116,7 @@ def recent_checkins_of(db: Database, staff_code: str, limit: int = 20) -> list[d
 def orders_of(db: Database, staff_code: str, limit: int = 20) -> list[dict]:
     cursor = (
         db[ORDERS]
-        .find({"staffCode": str(staff_code)}, {"history": 0})
+        .find({"staffCode": str(staff_code)}, {"history": 0}, max_time_ms=TIME_LIMIT_MS)
         .sort("checkinDate", DESCENDING)
         .limit(limit)
     )
@@ -123,7 +136,9 @@ def order_timeline(db: Database, order_no: str) -> list[dict[str, Any]]:
     rows = list(
         db[CHECKINS]
         .find(
-            {"orderNo": str(order_no)}, {"_id": 1, "jobStatus": 1, "staffCode": 1, "checkinDate": 1}
+            {"orderNo": str(order_no)},
+            {"_id": 1, "jobStatus": 1, "staffCode": 1, "checkinDate": 1},
+            max_time_ms=TIME_LIMIT_MS,
         )
         .sort("checkinDate", 1)
         .limit(500)

@@ -52,21 +52,33 @@ st.caption(
 st.dataframe(frame, hide_index=True, width="stretch")
 
 if st.button("Prepare CSV of all filtered rows", key="ev_csv"):
-    all_rows, capped = queries.capped_find(db, queries.CHECKINS, query, queries.LOG_FIELDS, CSV_CAP)
-    if capped:
-        st.warning(f"The CSV holds the newest {CSV_CAP:,} rows; narrow the filters for the rest.")
-    st.download_button(
-        "Download CSV",
-        eventlog.csv_bytes(eventlog.table(all_rows, now, tz)),
-        file_name="checkins.csv",
-        mime="text/csv",
-    )
+    try:
+        all_rows, capped = queries.capped_find(
+            db, queries.CHECKINS, query, queries.LOG_FIELDS, CSV_CAP
+        )
+    except PyMongoError as exc:
+        st.error(f"{store_problem(exc)}.")
+    else:
+        if capped:
+            st.warning(
+                f"The CSV holds the newest {CSV_CAP:,} rows; narrow the filters for the rest."
+            )
+        st.download_button(
+            "Download CSV",
+            eventlog.csv_bytes(eventlog.table(all_rows, now, tz)),
+            file_name="checkins.csv",
+            mime="text/csv",
+        )
 
 st.subheader("One order's timeline")
 order_no = st.text_input("orderNo", key="ev_order", max_chars=128).strip()
 if order_no:
-    history = queries.order_timeline(db, order_no)
-    if history:
-        st.dataframe(eventlog.timeline_table(history, tz), hide_index=True)
+    try:
+        history = queries.order_timeline(db, order_no)
+    except PyMongoError as exc:
+        st.error(f"{store_problem(exc)}.")
     else:
-        st.info("No check-ins for that order.")
+        if history:
+            st.dataframe(eventlog.timeline_table(history, tz), hide_index=True)
+        else:
+            st.info("No check-ins for that order.")

@@ -338,3 +338,20 @@ def test_event_log_is_paged(board):
     second = at.dataframe[0].value
     assert list(second["staffCode"]) == ["p200", "p201", "p202", "p203", "p204"]
     assert "more on the next page" not in text(at)
+
+
+def test_a_query_over_its_time_limit_is_named_and_the_page_survives(board, monkeypatch):
+    _, db = board
+    now = datetime.now(UTC)
+    db.homecheckins.insert_many(
+        [checkin(f"s{i}", at=now - timedelta(seconds=i)) for i in range(3000)]
+    )
+    monkeypatch.setattr(queries, "TIME_LIMIT_MS", 1)  # reading 3,000 documents takes longer
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["layer"] = ml.ALL_CHECKINS
+    at.run()
+    assert not at.exception
+    assert "MongoDB took too long to answer (ExecutionTimeout)" in text(at)
+    at.switch_page("pages/events.py").run()
+    assert not at.exception
+    assert "MongoDB took too long to answer (ExecutionTimeout)" in text(at)
