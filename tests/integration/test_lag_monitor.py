@@ -8,9 +8,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -58,45 +58,33 @@ def lag_json(settings: Settings) -> dict:
 
 
 @contextmanager
-def running_consumers(settings: Settings) -> Iterator[None]:
-    """The group's consumers, running: read everything, commit after each batch.
-
-    A stand-in with the real group id until `python -m consumers` exists in this checkout.
-    """
-    stop = threading.Event()
-    joined = threading.Event()
-
-    def loop() -> None:
-        consumer = Consumer(
-            settings.kafka_config(
-                **{
-                    "group.id": settings.consumer_group,
-                    "auto.offset.reset": "earliest",
-                    "enable.auto.commit": False,
-                    "client.id": "test-consumers",
-                }
-            )
+def running_consumers(settings: Settings, log_file: Path) -> Iterator[subprocess.Popen]:
+    """`python -m consumers` (one worker) for this group, until it owns every partition."""
+    env = env_for(settings, CONSUMER_WORKERS="1")
+    with open(log_file, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "consumers"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
-        consumer.subscribe(
-            [settings.checkin_topic], on_assign=lambda c, parts: joined.set() if parts else None
-        )
-        try:
-            while not stop.is_set():
-                batch = consumer.consume(num_messages=500, timeout=0.2)
-                if batch:
-                    consumer.commit(asynchronous=False)
-        finally:
-            consumer.close()
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
     try:
-        assert joined.wait(60), "the consumers never got their partitions"
-        yield
+
+        def owns_everything() -> bool:
+            assert proc.poll() is None, f"python -m consumers exited: {log_file.read_text()}"
+            report = lag_json(settings)
+            return report["members"] == 1 and all(p["client_id"] for p in report["partitions"])
+
+        wait_for(owns_everything, 60, "the consumers to own every partition", interval=0.5)
+        yield proc
     finally:
-        stop.set()
-        thread.join(30)
-        assert not thread.is_alive(), "the consumers did not stop"
+        proc.terminate()  # SIGTERM: they finish the batch, commit and leave the group
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -134,14 +122,15 @@ def produce(settings: Settings, count: int) -> None:
     assert producer.flush(60) == 0
 
 
-def test_stopped_consumers_show_lag_and_non_ok_status_until_they_catch_up(page_settings):
+def test_stopped_consumers_show_lag_and_non_ok_status_until_they_catch_up(page_settings, tmp_path):
     settings = page_settings
-    with running_consumers(settings):
-        caught_up = wait_for(
-            lambda: (r := lag_json(settings))["members"] == 1 and r, 60, "the group to be stable"
-        )
+    log = tmp_path / "consumers.log"
+    with running_consumers(settings, log):
+        caught_up = lag_json(settings)
         assert caught_up["total_lag"] == 0 and caught_up["status"] == "OK"
-        assert {p["client_id"] for p in caught_up["partitions"]} == {"test-consumers"}
+        assert caught_up["state"] == "STABLE" and caught_up["assignor"]
+        owners = {p["client_id"] for p in caught_up["partitions"]}
+        assert len(owners) == 1 and owners.pop().startswith("checkin-consumer-")
 
     produce(settings, 1000)
 
@@ -169,7 +158,7 @@ def test_stopped_consumers_show_lag_and_non_ok_status_until_they_catch_up(page_s
     assert int(table.value["lag"].sum()) == 1000
     assert set(table.value["status"]) <= {"STOP", "OK"}
 
-    with running_consumers(settings):
+    with running_consumers(settings, log):
         done = wait_for(
             lambda: (r := lag_json(settings))["total_lag"] == 0 and r, 60, "lag back to 0"
         )
@@ -267,11 +256,13 @@ def test_cli_never_shows_secrets_and_names_an_unreachable_broker(isolated):
     assert "kafka-pw-3141" not in down.stdout + down.stderr
 
 
-def test_offsets_reset_backwards_show_as_rewind_from_the_sampled_history(page_settings, mongo):
+def test_offsets_reset_backwards_show_as_rewind_from_the_sampled_history(
+    page_settings, mongo, tmp_path
+):
     settings = page_settings
     samples = mongo[settings.mongodb_database]["lag_samples"]
     produce(settings, 120)
-    with running_consumers(settings):
+    with running_consumers(settings, tmp_path / "consumers.log"):
         wait_for(lambda: lag_json(settings)["total_lag"] == 0, 60, "the consumers to catch up")
     sampler = subprocess.Popen(
         [sys.executable, "-m", "dashboard.lag_sampler", "--interval", "0.5"],
