@@ -6,7 +6,7 @@ import hashlib
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pydeck as pdk
@@ -88,6 +88,12 @@ def map_rows(rows: Iterable[dict[str, Any]], now: datetime, zone_name: str) -> l
             }
         )
     return out
+
+
+def replay_step(since: datetime, until: datetime) -> timedelta:
+    """About 300 slider steps over the window, in whole minutes (at least one)."""
+    minutes = max(1, round((until - since).total_seconds() / 60 / 300))
+    return timedelta(minutes=minutes)
 
 
 def up_to(rows: Sequence[dict], moment: datetime) -> list[dict]:

@@ -85,8 +85,7 @@ st.session_state["map_live"] = {
 
 def replay_moment(since: datetime, until: datetime) -> datetime:
     """The replay slider (with play): a moment between since and until, in minutes."""
-    step = max(timedelta(minutes=1), (until - since) / 300)
-    step = timedelta(minutes=round(step.total_seconds() / 60))
+    step = ml.replay_step(since, until)
     if st.session_state.get("replay_playing") and "replay_at" in st.session_state:
         nxt = st.session_state.replay_at + step
         st.session_state.replay_at = since if nxt > until else nxt

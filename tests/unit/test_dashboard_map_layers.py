@@ -78,3 +78,8 @@ def test_each_layer_choice_builds_its_deck_layer_with_a_carto_basemap():
         ml.HEATMAP: "HeatmapLayer",
         ml.HEXAGON: "HexagonLayer",
     }
+
+
+def test_replay_steps_are_whole_minutes_about_300_per_window():
+    assert ml.replay_step(NOW - timedelta(minutes=15), NOW) == timedelta(minutes=1)
+    assert ml.replay_step(NOW - timedelta(days=7), NOW) == timedelta(minutes=34)
