@@ -55,30 +55,43 @@ def overview() -> None:
             )
 
     if mongo_up:
-        try:
-            show_store_figures(db, now)
-        except PyMongoError as exc:
-            st.error(f"{store_problem(exc)}; retrying every 5 s.")
+        show_store_figures(db, now)
+
+
+def figure(read, *args):
+    """One store figure; a failing one is named and the others still show."""
+    try:
+        return read(*args)
+    except PyMongoError as exc:
+        st.error(f"{store_problem(exc)}; retrying every 5 s.")
+        return None
 
 
 def show_store_figures(db, now: datetime) -> None:
     # One read of recent check-in times serves both the 5-minute count and the chart.
-    times = queries.checkin_times(db, now - timedelta(minutes=max(5, int(chart_minutes))))
-    last5 = count_since(times, now - timedelta(minutes=5))
+    since = now - timedelta(minutes=max(5, int(chart_minutes)))
+    times = figure(queries.checkin_times, db, since)
+    stored = figure(queries.events_stored, db)
+    active = figure(queries.active_technicians, db, now - timedelta(minutes=int(active_minutes)))
     cols = st.columns(3)
-    cols[0].metric("Events stored", f"{queries.events_stored(db):,}")
-    cols[1].metric("Check-ins, last 5 min", f"{last5:,}")
-    active = queries.active_technicians(db, now - timedelta(minutes=int(active_minutes)))
-    cols[2].metric(f"Active technicians ({int(active_minutes)} min)", f"{active:,}")
-    st.subheader("Check-ins per minute")
-    st.bar_chart(per_minute(times, now, int(chart_minutes), tz))
+    cols[0].metric("Events stored", "-" if stored is None else f"{stored:,}")
+    last5 = None if times is None else count_since(times, now - timedelta(minutes=5))
+    cols[1].metric("Check-ins, last 5 min", "-" if last5 is None else f"{last5:,}")
+    active_label = f"Active technicians ({int(active_minutes)} min)"
+    cols[2].metric(active_label, "-" if active is None else f"{active:,}")
+    if times is not None:
+        st.subheader("Check-ins per minute")
+        st.bar_chart(per_minute(times, now, int(chart_minutes), tz))
     left, right = st.columns(2)
-    with left:
-        st.subheader("Technicians by jobStatus")
-        st.dataframe(counts_frame(queries.status_breakdown(db), "jobStatus"), hide_index=True)
-    with right:
-        st.subheader("Orders by status")
-        st.dataframe(counts_frame(queries.orders_by_status(db), "jobStatus"), hide_index=True)
+    for column, title, read in (
+        (left, "Technicians by jobStatus", queries.status_breakdown),
+        (right, "Orders by status", queries.orders_by_status),
+    ):
+        with column:
+            st.subheader(title)
+            counts = figure(read, db)
+            if counts is not None:
+                st.dataframe(counts_frame(counts, "jobStatus"), hide_index=True)
 
 
 overview()

@@ -355,3 +355,18 @@ def test_a_query_over_its_time_limit_is_named_and_the_page_survives(board, monke
     at.switch_page("pages/events.py").run()
     assert not at.exception
     assert "MongoDB took too long to answer (ExecutionTimeout)" in text(at)
+
+
+def test_overview_keeps_the_fast_figures_when_the_event_scan_is_too_slow(board, monkeypatch):
+    _, db = board
+    now = datetime.now(UTC)
+    db.homecheckins.insert_many(
+        [checkin(f"s{i}", at=now - timedelta(seconds=i)) for i in range(3000)]
+    )
+    write_checkins(db, [checkin("t1", at=now)])
+    monkeypatch.setattr(queries, "TIME_LIMIT_MS", 1)
+    at = open_page("pages/overview.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Check-ins, last 5 min"] == "-"
+    assert metrics["Events stored"] == "3,001"  # collStats: no scan, no time limit
+    assert "MongoDB took too long to answer" in text(at)
