@@ -62,6 +62,33 @@ def python_module(*args: str) -> list[str]:
     return [sys.executable, "-m", *args]
 
 
+def consumers(settings: Settings, stack: StackDir) -> list[Service]:
+    """CONSUMER_WORKERS processes in one group, each its own service (consumers-1.pid, ...).
+    Ready once the process has joined the group: it writes its pid to a ready file when
+    partitions are assigned, and removes it when it closes."""
+    return [_consumer(settings, stack, i) for i in range(1, settings.consumer_workers + 1)]
+
+
+def _consumer(settings: Settings, stack: StackDir, index: int) -> Service:
+    name = f"consumers-{index}"
+    ready_file = stack.root / f"{name}.ready"
+
+    def ready() -> bool:
+        pid = processes.running_pid(stack.pid_file(name), str(ready_file))
+        return pid is not None and processes.read_pid(ready_file) == pid
+
+    return Service(
+        name=name,
+        address=f"group {settings.consumer_group} on {settings.checkin_topic}",
+        signature=str(ready_file),
+        command=lambda: python_module(
+            "consumers", "--workers", "1", "--ready-file", str(ready_file)
+        ),
+        ready=ready,
+        start_timeout=60.0,
+    )
+
+
 def lag_sampler(settings: Settings, stack: StackDir) -> Service:
     """Samples consumer-group offsets into MongoDB so the lag page has history when opened."""
     signature = "dashboard.lag_sampler"
@@ -126,6 +153,7 @@ def all_services(settings: Settings, stack: StackDir) -> list[Service]:
     return [
         kafka(settings, stack),
         mongo(settings, stack),
+        *consumers(settings, stack),
         lag_sampler(settings, stack),
         api(settings, stack),
         dashboard(settings, stack),

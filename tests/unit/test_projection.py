@@ -1,0 +1,195 @@
+"""The pure core: stored check-ins folded into technicians and orders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checkins.envelope import CheckInEvent
+from checkins.event import SAMPLE, CheckIn
+from consumers.projection import (
+    Coordinates,
+    first_by_id,
+    homecheckin_document,
+    kafka_time,
+    needs_exact_count,
+    orders_after,
+    status_notice,
+    technicians_after,
+    to_ms,
+)
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def stored(
+    *,
+    staff="s1",
+    order="o1",
+    status="homecheckedin",
+    minutes=0,
+    event_id=None,
+    stored_minutes=0,
+    lat=13.0,
+) -> dict:
+    """A `homecheckins` document as the consumer stores it."""
+    checkin = CheckIn.model_validate(
+        {
+            **SAMPLE,
+            "staffCode": staff,
+            "orderNo": order,
+            "jobStatus": status,
+            "checkinLatitude": lat,
+            "checkinDate": T0 + timedelta(minutes=minutes),
+        }
+    )
+    event = CheckInEvent(event_id or str(uuid.uuid4()), checkin, None)
+    where = Coordinates("HOME_CHECKIN_CREATED", 0, 7, T0)
+    return homecheckin_document(event, where, T0 + timedelta(minutes=stored_minutes))
+
+
+def test_a_homecheckin_document_has_the_legacy_fields_location_and_provenance():
+    checkin = CheckIn.model_validate(SAMPLE, context={"timezone": "Asia/Bangkok"})
+    produced = datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
+    event = CheckInEvent("e-1", checkin, produced)
+    at = datetime(2026, 1, 1, 0, 0, 1, 999999, tzinfo=UTC)
+    doc = homecheckin_document(event, Coordinates("T", 3, 99, produced), at)
+    assert doc["_id"] == "e-1"
+    assert {k: doc[k] for k in SAMPLE if k != "checkinDate"} == {
+        k: v for k, v in SAMPLE.items() if k != "checkinDate"
+    }
+    assert doc["checkinDate"] == datetime(2021, 3, 18, 3, 13, 43, tzinfo=UTC)
+    assert doc["location"] == {"type": "Point", "coordinates": [100.5465937, 13.7827811]}
+    assert doc["source"] == {
+        "topic": "T",
+        "partition": 3,
+        "offset": 99,
+        "timestamp": datetime(2026, 1, 1, 0, 0, 0, 123000, tzinfo=UTC),
+        "producedAt": datetime(2026, 1, 1, 0, 0, 0, 123000, tzinfo=UTC),
+    }
+    # BSON keeps milliseconds: the documents are made with no finer time than that.
+    assert doc["storedAt"] == doc["createdAt"] == doc["updatedAt"] == to_ms(at)
+    assert doc["storedAt"].microsecond == 999000
+
+
+def test_kafka_time_is_none_when_the_broker_gave_none():
+    assert kafka_time((0, -1)) is None
+    assert kafka_time((1, 1_700_000_000_123)) == datetime(
+        2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC
+    )
+
+
+def test_a_technician_takes_the_latest_checkin_with_first_and_last_seen_and_a_count():
+    a, b = stored(minutes=0, lat=10), stored(minutes=30, lat=11, status="done")
+    techs = technicians_after({}, [a, b], {a["_id"], b["_id"]})
+    tech = techs["s1"]
+    assert tech["eventId"] == b["_id"] and tech["jobStatus"] == "done"
+    assert tech["checkinLatitude"] == 11 and tech["location"]["coordinates"][1] == 11
+    assert (tech["firstSeen"], tech["lastSeen"]) == (a["checkinDate"], b["checkinDate"])
+    assert tech["checkinCount"] == 2
+
+
+def test_a_late_older_event_does_not_move_a_technician_back():
+    newer = stored(minutes=60, status="done", lat=14)
+    before = technicians_after({}, [newer], {newer["_id"]})
+    older = stored(minutes=-60, status="started", lat=12, stored_minutes=5)
+    after = technicians_after(before, [older], {older["_id"]})["s1"]
+    assert after["eventId"] == newer["_id"] and after["checkinLatitude"] == 14
+    assert after["firstSeen"] == older["checkinDate"]
+    assert after["lastSeen"] == newer["checkinDate"]
+    assert after["checkinCount"] == 2
+
+
+def test_a_redelivered_checkin_changes_nothing():
+    a = stored()
+    techs = technicians_after({}, [a], {a["_id"]})
+    orders, _ = orders_after({}, [a])
+    assert technicians_after(techs, [a], set(), {"s1": 1}) == {}
+    assert orders_after(orders, [a]) == ({}, [])
+
+
+def test_already_stored_checkins_take_their_count_from_the_store():
+    a, b = stored(staff="s1"), stored(staff="s2")
+    assert needs_exact_count([a, b], {b["_id"]}) == {"s1"}
+    techs = technicians_after({}, [a, b], {b["_id"]}, {"s1": 5})
+    assert (techs["s1"]["checkinCount"], techs["s2"]["checkinCount"]) == (5, 1)
+
+
+def test_an_order_keeps_its_history_in_time_order_and_announces_status_changes():
+    first = stored(minutes=0, status="homecheckedin")
+    orders, notices = orders_after({}, [first])
+    assert [(n.oldStatus, n.newStatus) for n in notices] == [(None, "homecheckedin")]
+    done = stored(minutes=20, status="done", staff="s2")
+    late = stored(minutes=10, status="working")
+    orders2, notices2 = orders_after(orders, [done, late])
+    order = orders2["o1"]
+    assert [h["jobStatus"] for h in order["history"]] == ["homecheckedin", "working", "done"]
+    assert (order["jobStatus"], order["staffCode"], order["eventId"]) == ("done", "s2", done["_id"])
+    assert [(n.oldStatus, n.newStatus, n.orderNo) for n in notices2] == [
+        ("homecheckedin", "done", "o1")
+    ]
+    # A late event that does not change the current status is history, not news.
+    orders3, notices3 = orders_after(orders2, [stored(minutes=5, status="working")])
+    assert notices3 == [] and orders3["o1"]["jobStatus"] == "done"
+
+
+def test_a_status_notice_is_small_and_state_free():
+    _, [change] = orders_after({}, [stored()])
+    notice = status_notice(change, T0)
+    assert set(notice) == {"orderNo", "oldStatus", "newStatus", "eventId", "checkinDate", "time"}
+    assert notice["time"] == "2026-03-01T08:00:00.000Z"
+
+
+def test_the_first_copy_of_an_id_in_a_batch_wins():
+    a = stored(event_id="x", status="one")
+    b = stored(event_id="x", status="two")
+    assert first_by_id([a, b]) == [a]
+
+
+events = st.lists(
+    st.builds(
+        lambda staff, order, status, minutes, stored_minutes: stored(
+            staff=f"s{staff}",
+            order=f"o{order}",
+            status=status,
+            minutes=minutes,
+            stored_minutes=stored_minutes,
+        ),
+        st.integers(0, 2),
+        st.integers(0, 3),
+        st.sampled_from(["homecheckedin", "working", "done"]),
+        st.integers(0, 5),  # few distinct dates: ties are broken by event id
+        st.integers(0, 100),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+def fold(batches):
+    techs, orders = {}, {}
+    for batch in batches:
+        techs.update(technicians_after(techs, batch, {d["_id"] for d in batch}))
+        orders.update(orders_after(orders, batch)[0])
+    return techs, orders
+
+
+@settings(max_examples=150, deadline=None)
+@given(events, st.randoms(use_true_random=False), st.integers(1, 6))
+def test_any_order_and_batching_gives_the_same_read_models(docs, rng, size):
+    """What makes `rebuild` equal to the live path, and a late event harmless."""
+    all_at_once = fold([docs])
+    shuffled = docs[:]
+    rng.shuffle(shuffled)
+    in_batches = fold([shuffled[i : i + size] for i in range(0, len(shuffled), size)])
+    assert in_batches == all_at_once
+    techs, orders = all_at_once
+    assert sum(t["checkinCount"] for t in techs.values()) == len(docs)
+    assert sum(len(o["history"]) for o in orders.values()) == len(docs)
+    for tech in techs.values():
+        mine = [d for d in docs if d["staffCode"] == tech["_id"]]
+        latest = max(mine, key=lambda d: (d["checkinDate"], d["_id"]))
+        assert tech["eventId"] == latest["_id"]
