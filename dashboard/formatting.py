@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime
 
 from pymongo.errors import (
@@ -46,6 +47,16 @@ def age(moment: datetime | None, now: datetime) -> str:
 def escape(value: object) -> str:
     """Text for HTML (deck.gl tooltips render HTML): escape everything a user could have typed."""
     return html.escape("" if value is None else str(value), quote=True)
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def markdown_literal(value: object) -> str:
+    """Text that Streamlit's Markdown shows character for character: every ASCII punctuation
+    mark backslash-escaped (links, emphasis, HTML, `:colour[...]` directives, `$` maths)."""
+    text = " ".join(("" if value is None else str(value)).split())
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
 
 
 def store_problem(exc: Exception) -> str:

@@ -19,7 +19,7 @@ from dashboard.filters import (
     time_bounds,
     to_query_params,
 )
-from dashboard.formatting import local_time, store_problem
+from dashboard.formatting import local_time, markdown_literal, store_problem
 from dashboard.page_state import remember, remembered, seed_widget
 
 INTERVALS = {"2 s": 2, "5 s": 5, "10 s": 10, "30 s": 30, "60 s": 60}
@@ -149,7 +149,8 @@ def live_map() -> None:
             f"Showing only the newest {len(found):,} matching {what}: narrow the time window "
             "or the filters to see the rest."
         )
-    st.markdown(ml.legend_html(ml.legend(r["jobStatus"] for r in rows)), unsafe_allow_html=True)
+    # st.html, not Markdown: the escaped statuses must not be read as Markdown either.
+    st.html(ml.legend_html(ml.legend(r["jobStatus"] for r in rows)))
 
     map_col, detail_col = st.columns([3, 1])
     with map_col:
@@ -168,7 +169,7 @@ def show_technician(staff_code: str | None) -> None:
     if not staff_code:
         st.caption("Click a technician on the map to see their recent check-ins and orders.")
         return
-    st.subheader(staff_code)
+    st.subheader(markdown_literal(staff_code))
     try:
         recent = queries.recent_checkins_of(db, staff_code, limit=10)
         orders = queries.orders_of(db, staff_code, limit=10)

@@ -56,6 +56,7 @@ def points(at: AppTest) -> list[dict]:
 
 def text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [h.proto.body for h in at.get("html")]
     parts += [w.value for w in at.warning] + [e.value for e in at.error]
     return "\n".join(parts)
 
@@ -92,9 +93,9 @@ def test_map_shows_each_technicians_latest_position_with_escaped_tooltips(board)
     data = {p["staffCode"]: p for p in points(at)}
     assert set(data) == {"alice", "<b>bob</b>"}
     assert data["alice"]["position"] == [100.55, 13.75]
-    assert data["alice"]["status_html"] == "onroute"
-    assert data["alice"]["age_html"] == "2 min ago"
-    assert data["<b>bob</b>"]["staff_html"] == "&lt;b&gt;bob&lt;/b&gt;"
+    assert data["alice"]["jobStatus"] == "onroute"
+    assert data["alice"]["age"] == "2 min ago"
+    assert "html" not in deck(at)["tooltip"]  # a text tooltip: <b>bob</b> shows as typed
     spec = deck(at)
     assert spec["layers"][0]["@@type"] == "ScatterplotLayer"
     assert spec["initialViewState"]["zoom"] == ml.CITY_ZOOM

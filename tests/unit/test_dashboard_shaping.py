@@ -4,10 +4,11 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+from markdown_it import MarkdownIt  # CommonMark, like the remark parser Streamlit renders with
 from pymongo.errors import NetworkTimeout, OperationFailure, ServerSelectionTimeoutError
 
 from dashboard.eventlog import csv_bytes, table, timeline_table
-from dashboard.formatting import age, escape, local_time, store_problem
+from dashboard.formatting import age, escape, local_time, markdown_literal, store_problem
 from dashboard.kafka_status import partition_lag, total_lag
 from dashboard.overview import count_since, counts_frame, per_minute
 
@@ -90,3 +91,15 @@ def test_store_problems_are_named_for_people():
     assert store_problem(ServerSelectionTimeoutError("x")).startswith("MongoDB is unreachable")
     assert "took too long" in store_problem(NetworkTimeout("x"))
     assert store_problem(OperationFailure("x", code=238)) == "MongoDB refused the query (code 238)"
+
+
+def test_markdown_literal_leaves_no_markdown_to_interpret():
+    for text in [
+        "[click me](javascript:alert(4))",
+        "*a* _b_ `c`",
+        "<b>x</b>",
+        ":red[x] $x$",
+        "# h",
+    ]:
+        rendered = MarkdownIt("commonmark").renderInline(markdown_literal(text))
+        assert rendered == escape(text).replace("&#x27;", "'"), text
