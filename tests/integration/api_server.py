@@ -147,3 +147,31 @@ def message_at(settings: Settings, partition: int, offset: int) -> Message:
         return wait_for(poll, 30, f"the message at {partition}/{offset}")
     finally:
         consumer.close()
+
+
+@contextmanager
+def running_consumers(settings: Settings, log_file: Path) -> Iterator[subprocess.Popen]:
+    """`python -m consumers` (one worker) on these settings' topic, group and database."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "MONGODB_"))},
+        **settings_env(settings),
+        "CONSUMER_WORKERS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with open(log_file, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "consumers"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

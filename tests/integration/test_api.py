@@ -1,7 +1,9 @@
-"""The check-in API as its clients see it: `python -m api` on a loopback port, real Kafka.
+"""The check-in API as its clients see it: `python -m api` on a loopback port, real Kafka, and
+`python -m consumers` storing what it publishes.
 
-The legacy curl runs verbatim (only the port differs); a 200 means the event is on the topic;
-every class of bad input gets its own clear 4xx and writes nothing."""
+The legacy curl runs verbatim (only the port differs); a 200 means the event is on the topic and
+then in `homecheckins`; a retry with the same Idempotency-Key is stored once; every class of bad
+input gets its own clear 4xx and writes nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import socket
 import subprocess
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -21,6 +24,7 @@ from tests.integration.api_server import (
     messages_on_topic,
     own_topics,
     running_api,
+    running_consumers,
 )
 from tests.waiting import wait_for
 
@@ -51,6 +55,23 @@ def api(settings, tmp_path_factory):
         yield api
 
 
+@pytest.fixture(scope="module")
+def consumers(settings, tmp_path_factory):
+    with running_consumers(settings, tmp_path_factory.mktemp("consumers") / "consumers.log"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def homecheckins(settings, mongo):
+    return mongo[settings.mongodb_database]["homecheckins"]
+
+
+def _stored(homecheckins, event_id):
+    return wait_for(
+        lambda: homecheckins.find_one({"_id": event_id}), 60, f"check-in {event_id} in MongoDB"
+    )
+
+
 @pytest.fixture
 def client(api):
     with httpx.Client(base_url=api.base_url, timeout=30) as client:
@@ -64,7 +85,9 @@ def _event_for(settings, body):
     )
 
 
-def test_the_seed_curl_works_verbatim_and_the_event_is_on_kafka(api, settings):
+def test_the_seed_curl_works_verbatim_and_the_event_is_stored(
+    api, settings, consumers, homecheckins
+):
     command = SEED_CURL.replace("localhost:3000", f"localhost:{api.port}")
     result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -83,17 +106,40 @@ def test_the_seed_curl_works_verbatim_and_the_event_is_on_kafka(api, settings):
     assert event.event_id == body["_id"]
     assert event.checkin.wire_data() == expected
 
+    doc = _stored(homecheckins, body["_id"])
+    assert {k: doc[k] for k in SAMPLE if k != "checkinDate"} == {
+        k: v for k, v in expected.items() if k != "checkinDate"
+    }
+    assert doc["checkinDate"] == datetime(2021, 3, 18, 3, 13, 43, tzinfo=UTC)
+    assert (doc["source"]["topic"], doc["source"]["partition"], doc["source"]["offset"]) == (
+        body["topic"],
+        body["partition"],
+        body["offset"],
+    )
 
-def test_a_retry_with_the_same_idempotency_key_names_the_same_event(client, settings):
-    headers = {"Idempotency-Key": "order-5960915/visit-1"}
-    first = client.post(PATH, json=SAMPLE, headers=headers)
-    again = client.post(PATH, json=SAMPLE, headers=headers)
+
+def test_a_retry_with_the_same_idempotency_key_is_stored_once(
+    client, settings, consumers, homecheckins
+):
+    staff = f"idem_{uuid.uuid4().hex[:8]}"
+    checkin = {**SAMPLE, "staffCode": staff}
+    headers = {"Idempotency-Key": f"{staff}/visit-1"}
+    first = client.post(PATH, json=checkin, headers=headers)
+    again = client.post(PATH, json=checkin, headers=headers)
     assert first.status_code == again.status_code == 200
-    expected_id = event_id_for_key("order-5960915/visit-1")
+    expected_id = event_id_for_key(f"{staff}/visit-1")
     assert first.json()["_id"] == again.json()["_id"] == expected_id
-    for body in (first.json(), again.json()):
+    for body in (first.json(), again.json()):  # Kafka holds both sends, under one id
         _, event = _event_for(settings, body)
         assert event.event_id == expected_id
+
+    # A later event of the same technician lands on the same partition after both sends, so once
+    # it is stored the consumers have seen both: the retry must not have made a second document.
+    later = client.post(PATH, json=checkin)
+    assert later.json()["partition"] == first.json()["partition"]
+    _stored(homecheckins, later.json()["_id"])
+    assert homecheckins.count_documents({"staffCode": staff}) == 2
+    assert homecheckins.count_documents({"_id": expected_id}) == 1
 
 
 def test_a_uuid_idempotency_key_is_the_event_id(client):
