@@ -107,5 +107,6 @@ def dead_letters_frame(letters: Sequence[DeadLetter]) -> pd.DataFrame:
         }
         for d in letters
     ]
-    columns = ["at (UTC)", "dlq partition", "dlq offset", "from", "reason", "message"]
+    # What failed and why first: a wide grid draws only the columns in view.
+    columns = ["at (UTC)", "reason", "message", "from", "dlq partition", "dlq offset"]
     return pd.DataFrame(rows, columns=columns)

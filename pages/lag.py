@@ -78,9 +78,9 @@ def lag_panel() -> None:
     cols[2].metric("Produced", lag_view.rate(report.produced_per_s))
     cols[3].metric("Consumed", lag_view.rate(report.consumed_per_s))
     cols[4].metric("Group state", report.state)
-    cols[5].metric("Members", report.members, report.assignor or None, delta_color="off")
+    cols[5].metric("Members", report.members)
     st.caption(
-        f"Group {group} · read at {report.at} · status over the last "
+        f"Group {group} · assignor {report.assignor or '-'} · read at {report.at} · status over "
         f"{report.samples} sample(s) of the sampler's history · refreshes every {REFRESH_S} s"
     )
     frame = lag_view.partitions_frame(report)

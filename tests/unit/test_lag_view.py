@@ -93,5 +93,7 @@ def test_preview_is_one_line_cut_and_survives_bad_bytes():
 def test_dead_letters_frame_newest_rows_as_given():
     letters = [dl.describe(0, 2, 0.0, None, b"a"), dl.describe(0, 1, None, None, b"b")]
     frame = lag_view.dead_letters_frame(letters)
+    # A wide grid draws only the columns in view: what failed and why come first.
+    assert list(frame.columns)[:3] == ["at (UTC)", "reason", "message"]
     assert list(frame["dlq offset"]) == [2, 1]
     assert list(frame["at (UTC)"]) == ["1970-01-01 00:00:00", "-"]
