@@ -39,6 +39,7 @@ class Sampler:
         self._discovered_at = 0.0
         self._pruned_at = 0.0
         self._indexed = False
+        self._warned: dict[str, str] = {}
 
     def once(self) -> int:
         """One sampling round; returns how many group samples were stored."""
@@ -63,8 +64,11 @@ class Sampler:
                 if not snap.partitions and group in self.fixed:
                     snap = snapshot(self.admin, group, [self.settings.checkin_topic])
             except LagReadError as exc:
-                log.warning("group %s: %s", group, exc)
+                if self._warned.get(group) != str(exc):  # say it once, not every few seconds
+                    log.warning("group %s: %s", group, exc)
+                    self._warned[group] = str(exc)
                 continue
+            self._warned.pop(group, None)
             if snap.partitions:
                 snaps.append(snap)
         lag_history.record(self.db, snaps)
