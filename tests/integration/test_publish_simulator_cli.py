@@ -14,6 +14,7 @@ from checkins.settings import Settings
 from dashboard.simulation import LIFECYCLE
 from stack.paths import ROOT
 from tests.integration.test_publish_page import messages
+from tests.waiting import wait_for
 
 
 def simulate(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -71,3 +72,44 @@ def test_the_headless_simulator_rejects_bad_arguments_with_a_usage_message(isola
     done = simulate(isolated, "--rate", "-5")
     assert done.returncode == 2
     assert "--rate: must be a number above 0" in done.stderr
+
+
+def test_simulated_lifecycles_flow_through_the_consumers_into_the_read_models(isolated, mongo):
+    """Every simulated check-in is stored; each technician's latest status and each order's
+    history follow the lifecycle, in order, as the consumers project them."""
+    done = simulate(
+        isolated, "--technicians", "4", "--rate", "60", "--duration", "4", "--speedup", "40"
+    )
+    assert done.returncode == 0, done.stderr
+    env = {
+        **os.environ,
+        "MONGODB_DATABASE": isolated.mongodb_database,
+        "CHECKIN_TOPIC": isolated.checkin_topic,
+        "CHECKIN_DLQ_TOPIC": isolated.checkin_dlq_topic,
+        "STATUS_TOPIC": isolated.status_topic,
+        "CONSUMER_GROUP": isolated.consumer_group,
+    }
+    consumers = subprocess.Popen(
+        [sys.executable, "-m", "consumers"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    db = mongo[isolated.mongodb_database]
+    try:
+        wait_for(lambda: db.homecheckins.count_documents({}) == 240, 90, "240 stored check-ins")
+        wait_for(lambda: db.technicians.count_documents({}) == 4, 30, "4 technicians")
+    finally:
+        consumers.terminate()
+        consumers.wait(timeout=30)
+    histories = [[step["jobStatus"] for step in order["history"]] for order in db.orders.find({})]
+    finished = [h for h in histories if h[-1] == "completed"]
+    assert finished, histories  # at speed-up 40, whole lifecycles fit in 4 s
+    for history in histories:
+        statuses = list(dict.fromkeys(history))  # repeated position updates collapse
+        assert statuses == list(LIFECYCLE[: len(statuses)]), history
+    for tech in db.technicians.find({}):
+        assert tech["jobStatus"] in LIFECYCLE
+        assert tech["checkinCount"] == 60
