@@ -35,11 +35,9 @@ KNOWN_COLOURS: dict[str, tuple[int, int, int]] = {
 }
 _PALETTE = [(23, 190, 207), (188, 189, 34), (227, 119, 194), (140, 86, 75), (127, 127, 127)]
 
-TOOLTIP_HTML = (
-    "<b>{staff_html}</b> · {status_html}<br/>"
-    "order {order_html}<br/>internet {internet_html}<br/>"
-    "{time_html} ({age_html})"
-)
+# A text tooltip: Streamlit puts it in with innerText, so no field is ever parsed as HTML (in
+# "html" mode Streamlit 1.67 escapes the fields itself, and pre-escaped text showed as &lt;...).
+TOOLTIP_TEXT = "{staffCode} · {jobStatus}\norder {orderNo}\ninternet {internetNo}\n{time} ({age})"
 
 
 def status_colour(status: str) -> tuple[int, int, int]:
@@ -67,7 +65,7 @@ def legend_html(entries: Sequence[tuple[str, str]]) -> str:
 
 
 def map_rows(rows: Iterable[dict[str, Any]], now: datetime, zone_name: str) -> list[dict]:
-    """Check-in rows -> what the browser gets: position, colour and pre-escaped tooltip text.
+    """Check-in rows -> what the browser gets: position, colour and the tooltip's plain text.
     Only these fields are sent, so the page never ships whole documents."""
     out = []
     for row in rows:
@@ -79,12 +77,10 @@ def map_rows(rows: Iterable[dict[str, Any]], now: datetime, zone_name: str) -> l
                 "staffCode": str(row.get("staffCode", "")),
                 "jobStatus": str(row.get("jobStatus", "")),
                 "t": as_utc(moment).timestamp() if moment else 0.0,
-                "staff_html": escape(row.get("staffCode")),
-                "status_html": escape(row.get("jobStatus")),
-                "order_html": escape(row.get("orderNo")),
-                "internet_html": escape(row.get("internetNo")),
-                "time_html": escape(local_time(moment, zone_name)),
-                "age_html": escape(age(moment, now)),
+                "orderNo": str(row.get("orderNo", "")),
+                "internetNo": str(row.get("internetNo", "")),
+                "time": local_time(moment, zone_name),
+                "age": age(moment, now),
             }
         )
     return out
@@ -179,5 +175,5 @@ def deck(spec: LayerSpec, view: dict[str, float]) -> pdk.Deck:
         initial_view_state=pdk.ViewState(**view),
         map_provider="carto",
         map_style=MAP_STYLE,
-        tooltip={"html": TOOLTIP_HTML, "style": {"fontSize": "12px"}},
+        tooltip={"text": TOOLTIP_TEXT, "style": {"fontSize": "12px"}},
     )

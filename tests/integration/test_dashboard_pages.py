@@ -95,7 +95,12 @@ def test_map_shows_each_technicians_latest_position_with_escaped_tooltips(board)
     assert data["alice"]["position"] == [100.55, 13.75]
     assert data["alice"]["jobStatus"] == "onroute"
     assert data["alice"]["age"] == "2 min ago"
-    assert "html" not in deck(at)["tooltip"]  # a text tooltip: <b>bob</b> shows as typed
+    [chart] = at.get("deck_gl_json_chart")
+    assert json.loads(chart.proto.tooltip) == {
+        "text": ml.TOOLTIP_TEXT,
+        "style": {"fontSize": "12px"},
+    }
+    assert data["<b>bob</b>"]["staffCode"] == "<b>bob</b>"  # a text tooltip shows it as typed
     spec = deck(at)
     assert spec["layers"][0]["@@type"] == "ScatterplotLayer"
     assert spec["initialViewState"]["zoom"] == ml.CITY_ZOOM

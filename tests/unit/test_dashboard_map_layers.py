@@ -22,18 +22,17 @@ def test_map_rows_hold_position_colour_and_readable_tooltip_text():
     [r] = ml.map_rows([row()], NOW, "Asia/Bangkok")
     assert r["position"] == [100.55, 13.78]
     assert r["color"][:3] == list(ml.KNOWN_COLOURS["homecheckedin"])
-    assert r["time_html"] == "2026-03-01 18:57:00"  # Bangkok local time
-    assert r["age_html"] == "3 min ago"
+    assert r["time"] == "2026-03-01 18:57:00"  # Bangkok local time
+    assert r["age"] == "3 min ago"
 
 
-def test_tooltip_text_is_html_escaped():
+def test_the_tooltip_is_plain_text_never_html():
     evil = '<img src=x onerror="alert(1)">&'
     [r] = ml.map_rows([row(staff=evil, order=evil)], NOW, "UTC")
-    for key in ("staff_html", "order_html"):
-        assert "<" not in r[key] and '"' not in r[key]
-        assert r[key] == "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;"
-    # the template only ever uses the escaped fields
-    assert "{staffCode}" not in ml.TOOLTIP_HTML and "{staff_html}" in ml.TOOLTIP_HTML
+    assert r["staffCode"] == r["orderNo"] == evil  # shown as typed (innerText, not innerHTML)
+    tooltip = ml.deck(ml.LayerSpec(ml.LATEST, [r]), ml.view_for([r]))._tooltip
+    assert "html" not in tooltip and tooltip["text"] == ml.TOOLTIP_TEXT
+    assert "{staffCode}" in ml.TOOLTIP_TEXT
 
 
 def test_unknown_statuses_get_a_stable_colour_and_appear_in_the_legend():
