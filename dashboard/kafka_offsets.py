@@ -8,6 +8,7 @@ for all partitions at once. Timestamps of the oldest unread messages need a fetc
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -105,12 +106,19 @@ def groups_on_topics(
 
 
 def topic_partitions(admin: AdminClient, topic: str, timeout: float = TIMEOUT) -> list[int]:
+    return _partitions_of(_metadata(admin, timeout), topic)
+
+
+def _metadata(admin: AdminClient, timeout: float):
     try:
         # All topics, not list_topics(topic=...): asking for one by name makes a broker with
         # auto.create.topics.enable create it, and a lag query must not create topics.
-        metadata = admin.list_topics(timeout=timeout)
+        return admin.list_topics(timeout=timeout)
     except _FAILED as exc:
-        raise LagReadError(f"could not read the partitions of {topic!r}: {_why(exc)}") from None
+        raise LagReadError(f"could not read the topics: {_why(exc)}") from None
+
+
+def _partitions_of(metadata, topic: str) -> list[int]:
     meta = metadata.topics.get(topic)
     if meta is None or meta.error is not None:
         raise LagReadError(f"topic {topic!r} does not exist")
@@ -132,12 +140,11 @@ def snapshot(
                 owners[(tp.topic, tp.partition)] = (member.client_id, member.host)
     committed = _committed(admin, group, timeout)
     wanted = list(topics) if topics else sorted({t for t, _ in committed} | {t for t, _ in owners})
+    metadata = _metadata(admin, timeout) if wanted else None
     partitions = []
     for topic in wanted:
         try:
-            partitions += [
-                TopicPartition(topic, p) for p in topic_partitions(admin, topic, timeout)
-            ]
+            partitions += [TopicPartition(topic, p) for p in _partitions_of(metadata, topic)]
         except LagReadError:
             if topics:
                 raise  # asked for by name: say it is missing
@@ -220,6 +227,7 @@ class MessageTimes:
     """
 
     def __init__(self, settings: Settings, **overrides: object):
+        self._lock = threading.Lock()
         self._consumer = Consumer(
             settings.kafka_config(
                 **{
@@ -241,6 +249,13 @@ class MessageTimes:
         """{(topic, partition): offset} -> {(topic, partition): epoch seconds}, what arrived."""
         if not offsets:
             return {}
+        # One consumer, shared by every page session (threads): one assignment at a time.
+        with self._lock:
+            return self._read(offsets, timeout)
+
+    def _read(
+        self, offsets: dict[tuple[str, int], int], timeout: float
+    ) -> dict[tuple[str, int], float]:
         self._consumer.assign([TopicPartition(t, p, o) for (t, p), o in offsets.items()])
         found: dict[tuple[str, int], float] = {}
         deadline = time.monotonic() + timeout
