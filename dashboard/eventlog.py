@@ -10,17 +10,30 @@ import pandas as pd
 from dashboard.formatting import age, local_time
 
 SEARCH_FIELDS = ("orderNo", "internetNo", "staffCode")
+# The searchable identifiers first: a narrow screen still shows them without scrolling.
 COLUMNS = [
     "checkin time",
-    "age",
     "staffCode",
     "jobStatus",
     "orderNo",
     "internetNo",
+    "age",
     "latitude",
     "longitude",
     "eventId",
 ]
+
+
+# Fixed widths for the identifiers (long values are cut with an ellipsis; the cell shows all),
+# so one long staffCode cannot push the other columns off screen.
+COLUMN_WIDTHS = {
+    "checkin time": 150,
+    "staffCode": 160,
+    "jobStatus": 120,
+    "orderNo": 170,
+    "internetNo": 120,
+    "age": 90,
+}
 
 
 def table(rows: Iterable[dict], now: datetime, zone_name: str) -> pd.DataFrame:

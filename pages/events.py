@@ -8,8 +8,11 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from dashboard import clients, eventlog, queries
+from dashboard.entry import through_entry
 from dashboard.filters import WINDOWS, Filters, mongo_filter, search_filter
 from dashboard.formatting import store_problem
+
+through_entry()
 
 PAGE_SIZE = 200
 CSV_CAP = 50_000
@@ -49,7 +52,14 @@ st.caption(
     f"Rows {first + 1 if rows else 0:,}–{first + len(rows):,}, newest first; times in {tz}"
     + (" · more on the next page" if more else "")
 )
-st.dataframe(frame, hide_index=True, width="stretch")
+st.dataframe(
+    frame,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        name: st.column_config.Column(width=px) for name, px in eventlog.COLUMN_WIDTHS.items()
+    },
+)
 
 if st.button("Prepare CSV of all filtered rows", key="ev_csv"):
     try:

@@ -10,6 +10,7 @@ from pymongo.errors import PyMongoError
 from checkins.event import zone
 from dashboard import clients, queries
 from dashboard import map_layers as ml
+from dashboard.entry import through_entry
 from dashboard.filters import (
     DATE_RANGE,
     WINDOWS,
@@ -21,6 +22,8 @@ from dashboard.filters import (
 )
 from dashboard.formatting import local_time, markdown_literal, store_problem
 from dashboard.page_state import remember, remembered, seed_widget
+
+through_entry()
 
 INTERVALS = {"2 s": 2, "5 s": 5, "10 s": 10, "30 s": 30, "60 s": 60}
 settings = clients.settings()

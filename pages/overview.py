@@ -8,8 +8,11 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from dashboard import clients, kafka_status, queries
+from dashboard.entry import through_entry
 from dashboard.formatting import store_problem
 from dashboard.overview import count_since, counts_frame, per_minute
+
+through_entry()
 
 settings = clients.settings()
 tz = settings.checkin_timezone

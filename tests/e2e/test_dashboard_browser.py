@@ -154,6 +154,14 @@ def metric_value(page: Page, label: str):
 
 def test_map_shows_the_technicians_and_no_page_shows_an_exception(app_url, page):
     ARTIFACTS.mkdir(exist_ok=True)
+    # A bookmark to a page, first request after a (re)start, still goes through the entry script.
+    page.goto(f"{app_url}/events")
+    expect(page.locator("h1", has_text="Event log")).to_be_visible(timeout=60_000)
+    settled(page)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    expect(nav).to_contain_text("Live map")
+    expect(nav).not_to_contain_text("streamlit app")
+
     page.goto(app_url)
     chart = page.locator('[data-testid="stDeckGlJsonChart"]')
     expect(chart.locator("canvas").first).to_be_visible(timeout=60_000)
