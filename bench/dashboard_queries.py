@@ -128,7 +128,9 @@ def _time(fn: Callable[[], Any], repeats: int) -> dict[str, Any]:
     }
 
 
-def measure(db: Database, now: datetime, repeats: int) -> dict[str, dict[str, Any]]:
+def measure(
+    db: Database, now: datetime, repeats: int, only: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
     def window(label: str, **extra) -> dict:
         return mongo_filter(Filters(window=label, **extra), now, ZONE)
 
@@ -162,10 +164,16 @@ def measure(db: Database, now: datetime, repeats: int) -> dict[str, dict[str, An
         "technician detail: recent check-ins": lambda: queries.recent_checkins_of(db, "tech0042"),
         "order timeline": lambda: queries.order_timeline(db, "ord0000042"),
     }
-    return {name: _time(fn, repeats) for name, fn in cases.items()}
+    chosen = {n: fn for n, fn in cases.items() if not only or any(o in n for o in only)}
+    return {name: _time(fn, repeats) for name, fn in chosen.items()}
 
 
-def run(settings: Settings, scale: float | None = None, repeats: int | None = None) -> dict:
+def run(
+    settings: Settings,
+    scale: float | None = None,
+    repeats: int | None = None,
+    only: list[str] | None = None,
+) -> dict:
     scale = scale if scale is not None else float(os.environ.get("BENCH_DASHBOARD_SCALE", "1"))
     checkins = max(TECHNICIANS, int(CHECKINS * scale))
     repeats = repeats or (3 if checkins <= 200_000 else 1)
@@ -176,7 +184,7 @@ def run(settings: Settings, scale: float | None = None, repeats: int | None = No
         loading = load(db, checkins, now)
         limit, queries.TIME_LIMIT_MS = queries.TIME_LIMIT_MS, None  # time them whole
         try:
-            figures = measure(db, now, repeats)
+            figures = measure(db, now, repeats, only)
         finally:
             queries.TIME_LIMIT_MS = limit
     finally:
@@ -195,8 +203,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=None, help="1.0 = 1,000,000 check-ins")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument(
+        "--only", action="append", help="time only the queries whose name holds this (repeatable)"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(get_settings(), args.scale, args.repeats), indent=2))
+    print(json.dumps(run(get_settings(), args.scale, args.repeats, args.only), indent=2))
 
 
 if __name__ == "__main__":
