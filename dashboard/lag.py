@@ -49,9 +49,7 @@ def collect(
     members) is shown on `fallback_topic`, so a stopped-before-start consumer still shows lag.
     """
     notes: list[str] = []
-    now = snapshot(admin, group, topics)
-    if not now.partitions and not topics and fallback_topic:
-        now = snapshot(admin, group, [fallback_topic])
+    now = group_snapshot(admin, group, topics, fallback_topic)
     history: list[GroupSnapshot] = []
     if db is not None:
         shown = topics_of(now)
@@ -63,6 +61,16 @@ def collect(
     if reader is not None:
         times = reader.at(oldest_unread(now))
     return build(now, history, times), notes
+
+
+def group_snapshot(
+    admin: AdminClient, group: str, topics: Sequence[str] | None, fallback_topic: str | None
+) -> GroupSnapshot:
+    """The group's offsets on `topics`, else its own topics, else `fallback_topic`."""
+    now = snapshot(admin, group, topics)
+    if not now.partitions and not topics and fallback_topic:
+        now = snapshot(admin, group, [fallback_topic])
+    return now
 
 
 def oldest_unread(snap: GroupSnapshot) -> dict[tuple[str, int], int]:

@@ -7,10 +7,11 @@ from pymongo.errors import PyMongoError
 
 from checkins.settings import Settings
 from dashboard import clients, dead_letters, kafka_offsets, lag_history, lag_view
-from dashboard.lag import collect, restrict
+from dashboard.lag import collect, group_snapshot, restrict
 from dashboard.lag_report import build, trend
 
 REFRESH_S = 5
+MAX_GROUPS = 20
 settings = clients.settings()
 admin = clients.kafka_admin(settings)
 db = clients.database(settings)
@@ -107,13 +108,18 @@ def lag_panel() -> None:
 def groups_table() -> None:
     st.subheader("Groups" if any_group else "Groups on the check-in topics")
     reports = []
-    for name in groups[:20]:
+    for name in options[:MAX_GROUPS]:  # the configured group first, even before it commits
         try:
             history = lag_history.recent(db, name, 300)
         except PyMongoError:
             history = []
-        if history:
+        if history:  # the sampler's latest: no Kafka call per group per refresh
             reports.append(build(history[-1], history[:-1]))
+            continue
+        try:  # not sampled (no sampler running): read it now
+            reports.append(build(group_snapshot(admin, name, None, settings.checkin_topic)))
+        except kafka_offsets.LagReadError:
+            continue
     if reports:
         frame = lag_view.groups_frame(reports)
         st.dataframe(
@@ -122,7 +128,7 @@ def groups_table() -> None:
             width="stretch",
         )
     else:
-        st.caption("No group has been sampled in the last 5 minutes.")
+        st.caption("No consumer group has offsets on the check-in topics yet.")
 
 
 def dead_letter_table() -> None:

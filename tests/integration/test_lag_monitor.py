@@ -157,6 +157,9 @@ def test_stopped_consumers_show_lag_and_non_ok_status_until_they_catch_up(page_s
     [table] = [d for d in at.dataframe if "committed" in d.value.columns]
     assert int(table.value["lag"].sum()) == 1000
     assert set(table.value["status"]) <= {"STOP", "OK"}
+    [groups] = [d for d in at.dataframe if "total lag" in d.value.columns]
+    row = groups.value.set_index("group").loc[settings.consumer_group]
+    assert (row["status"], row["total lag"], row["state"]) == ("STOP", 1000, "EMPTY")
 
     with running_consumers(settings, log):
         done = wait_for(
