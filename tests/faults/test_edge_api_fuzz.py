@@ -19,8 +19,11 @@ from collections import Counter
 
 import httpx
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
 
 from api.request_body import MAX_BODY_BYTES
 from checkins.event import SAMPLE
@@ -158,6 +161,28 @@ def test_random_bodies_never_get_a_server_error_and_only_200s_write(api, api_set
     assert statuses[400] and statuses[422], statuses  # both kinds of refusal were exercised
     assert messages_on_topic(api_settings) == before + statuses[200], statuses
     assert client.get("/healthz").status_code == 200
+    no_traceback(api)
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_schemathesis_with_fresh_random_examples_finds_no_server_error(api, mode):
+    """The integration run is derandomized (the same 80 cases each time); this one draws new
+    cases on every run, more of them. (No stateful run: the API has one write and no links.)"""
+    schema = schemathesis.openapi.from_url(f"{api.base_url}/openapi.json", wait_for_schema=10)
+    operation = schema[PATH]["POST"]
+    statuses: Counter[int] = Counter()
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @FUZZ
+    def check(case) -> None:
+        response = case.call_and_validate(
+            base_url=api.base_url, checks=[not_a_server_error], timeout=CLIENT_TIMEOUT
+        )
+        statuses[response.status_code] += 1
+
+    check()
+    print(f"schemathesis {mode.value}: {dict(sorted(statuses.items()))}")
+    assert all(s < 500 for s in statuses), statuses
     no_traceback(api)
 
 
