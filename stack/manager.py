@@ -11,7 +11,7 @@ from checkins.settings import LOCAL_HOST, Settings
 from stack import broker, processes
 from stack.errors import StackError
 from stack.paths import ROOT, StackDir
-from stack.services import Service, all_services
+from stack.services import Service, all_services, consumers
 
 
 @dataclass
@@ -105,7 +105,10 @@ def _failure(service: Service, stack: StackDir, what: str) -> str:
 def down(settings: Settings, stack: StackDir, names: list[str] | None = None) -> list[str]:
     """Stop what this stack started (pid files), newest first; returns the names stopped."""
     stopped = []
-    for service in reversed(select(all_services(settings, stack), names)):
+    services = select(all_services(settings, stack), names)
+    if not names:  # also workers left from an `up` with a larger CONSUMER_WORKERS
+        services[2:2] = _leftover_consumers(settings, stack, services)
+    for service in reversed(services):
         pid_file = stack.pid_file(service.name)
         pid = processes.read_pid(pid_file)
         if pid is not None and processes.is_alive(pid, service.signature):
@@ -113,6 +116,16 @@ def down(settings: Settings, stack: StackDir, names: list[str] | None = None) ->
             stopped.append(service.name)
         pid_file.unlink(missing_ok=True)
     return stopped
+
+
+def _leftover_consumers(settings: Settings, stack: StackDir, known: list[Service]) -> list[Service]:
+    names = {s.name for s in known}
+    extra = [p.stem for p in stack.root.glob("consumers-*.pid") if p.stem not in names]
+    highest = max(
+        (int(n.rsplit("-", 1)[1]) for n in extra if n.rsplit("-", 1)[1].isdigit()), default=0
+    )
+    wider = settings.model_copy(update={"consumer_workers": highest})
+    return [s for s in consumers(wider, stack) if s.name in extra]
 
 
 def status(settings: Settings, stack: StackDir) -> list[ServiceState]:

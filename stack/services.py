@@ -6,7 +6,6 @@ import sys
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from checkins.settings import LOCAL_HOST, Settings
 from stack import broker, install, processes, store
@@ -162,10 +161,3 @@ def all_services(settings: Settings, stack: StackDir) -> list[Service]:
 
 def local_address(port: int) -> str:
     return f"http://{LOCAL_HOST}:{port}"
-
-
-def signature_for_pid_file(pid_file: Path, services: list[Service]) -> str | None:
-    for service in services:
-        if pid_file.stem == service.name:
-            return service.signature
-    return None

@@ -50,12 +50,20 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.timeout(600)
 def test_up_status_down_leaves_nothing_behind(tmp_path):
-    env = _env(tmp_path)
+    env = _env(tmp_path, CONSUMER_WORKERS="2")
     try:
         up = _stack(env, "up")
         assert up.returncode == 0, up.stderr
         pids = _pids(tmp_path)
-        assert {"kafka", "mongo"} <= set(pids)
+        assert set(pids) == {
+            "kafka",
+            "mongo",
+            "consumers-1",
+            "consumers-2",
+            "lag-sampler",
+            "api",
+            "dashboard",
+        }
         assert all(_alive(pid) for pid in pids.values())
 
         status = _stack(env, "status")
@@ -74,11 +82,12 @@ def test_up_status_down_leaves_nothing_behind(tmp_path):
         assert repids["mongo"] != pids["mongo"]
         pids = repids
     finally:
-        down = _stack(env, "down")
+        # Fewer workers configured now than were started: `down` still stops them all.
+        down = _stack({**env, "CONSUMER_WORKERS": "1"}, "down")
     assert down.returncode == 0, down.stderr
     assert not any(_alive(pid) for pid in pids.values())
     assert not list(tmp_path.glob("*.pid"))
-    assert not any(port_open("127.0.0.1", port) for port in PORTS.values())
+    assert not any(port_open("127.0.0.1", port) for port in [*PORTS.values(), 13000, 18501])
     assert "down" in _stack(env, "status").stdout
 
 
