@@ -92,6 +92,31 @@ def replay_step(since: datetime, until: datetime) -> timedelta:
     return timedelta(minutes=minutes)
 
 
+def arrival_marks(found: Sequence[dict]) -> dict[str, Any]:
+    """What the next refresh compares against: each technician's check-in count (technicians
+    rows) and the newest storedAt (check-in rows)."""
+    counts = {r["staffCode"]: r["checkinCount"] for r in found if "checkinCount" in r}
+    stored = [as_utc(r["storedAt"]) for r in found if r.get("storedAt")]
+    return {"counts": counts, "stored": max(stored) if stored else None}
+
+
+def arrivals(previous: dict[str, Any] | None, found: Sequence[dict]) -> int:
+    """Check-ins on this map that arrived since the previous refresh, from the rows the map
+    already read (no count over all events: that scans them on FerretDB). A technician new to
+    the map counts one."""
+    if previous is None:
+        return 0
+    counts, since = previous["counts"], previous["stored"]
+    total = 0
+    for row in found:
+        if "checkinCount" in row:
+            before = counts.get(row["staffCode"])
+            total += 1 if before is None else max(0, row["checkinCount"] - before)
+        elif row.get("storedAt") and (since is None or as_utc(row["storedAt"]) > since):
+            total += 1
+    return total
+
+
 def up_to(rows: Sequence[dict], moment: datetime) -> list[dict]:
     """Replay: the rows whose check-in time is not after `moment`."""
     limit = as_utc(moment).timestamp()

@@ -32,6 +32,8 @@ MAP_FIELDS = {
     "checkinDate": 1,
 }
 LOG_FIELDS = {**MAP_FIELDS, "_id": 1, "storedAt": 1}
+TECHNICIAN_FIELDS = {**MAP_FIELDS, "checkinCount": 1}  # the count tells the map what arrived
+WINDOW_FIELDS = {**MAP_FIELDS, "storedAt": 1}
 
 
 def _limit() -> dict[str, int]:
@@ -54,11 +56,11 @@ def capped_find(
 
 
 def latest_positions(db: Database, query: dict, cap: int | None = None):
-    return capped_find(db, TECHNICIANS, query, MAP_FIELDS, cap or TECHNICIAN_CAP)
+    return capped_find(db, TECHNICIANS, query, TECHNICIAN_FIELDS, cap or TECHNICIAN_CAP)
 
 
 def checkins_in_window(db: Database, query: dict, cap: int | None = None):
-    return capped_find(db, CHECKINS, query, MAP_FIELDS, cap or POINT_CAP)
+    return capped_find(db, CHECKINS, query, WINDOW_FIELDS, cap or POINT_CAP)
 
 
 def events_stored(db: Database) -> int:

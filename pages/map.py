@@ -114,7 +114,6 @@ def live_map() -> None:
             found, capped = queries.latest_positions(db, query)
         else:
             found, capped = queries.checkins_in_window(db, query)
-        total = queries.events_stored(db)
     except PyMongoError as exc:
         st.error(f"{store_problem(exc)}; the map retries on every refresh.")
         return
@@ -138,14 +137,14 @@ def live_map() -> None:
         st.session_state.map_view_for = signature
         st.session_state.map_view_has_points = bool(rows)
 
-    previous = st.session_state.get("map_total")
-    arrived = max(0, total - previous) if previous is not None else 0
-    st.session_state.map_total = total
+    marks = st.session_state.get("map_marks")
+    arrived = ml.arrivals(marks[1] if marks and marks[0] == signature else None, found)
+    st.session_state.map_marks = (signature, ml.arrival_marks(found))
     what = "technicians" if layer == ml.LATEST else "check-ins"
     st.markdown(
         f"**{len(rows):,} {what} on the map** · last updated "
         f"{local_time(now, tz, '%H:%M:%S')} ({tz}) · "
-        f"{arrived:,} check-ins arrived since the previous refresh"
+        f"{arrived:,} new check-ins here since the previous refresh"
     )
     if capped:
         st.warning(

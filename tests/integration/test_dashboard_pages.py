@@ -160,7 +160,7 @@ def test_refresh_keeps_the_view_counts_arrivals_and_a_filter_change_moves_the_vi
     at.run()  # what a refresh does
     assert len(points(at)) == 4
     assert deck(at)["initialViewState"] == view
-    assert "3 check-ins arrived since the previous refresh" in text(at)
+    assert "3 new check-ins here since the previous refresh" in text(at)
     at.sidebar.text_input(key="map_staff").set_value("far").run()
     assert deck(at)["initialViewState"]["latitude"] == pytest.approx(18.8)
 

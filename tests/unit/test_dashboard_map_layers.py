@@ -82,3 +82,23 @@ def test_each_layer_choice_builds_its_deck_layer_with_a_carto_basemap():
 def test_replay_steps_are_whole_minutes_about_300_per_window():
     assert ml.replay_step(NOW - timedelta(minutes=15), NOW) == timedelta(minutes=1)
     assert ml.replay_step(NOW - timedelta(days=7), NOW) == timedelta(minutes=34)
+
+
+def test_arrivals_count_new_checkins_from_the_rows_the_map_read():
+    techs = [
+        {"staffCode": "a", "checkinCount": 3},
+        {"staffCode": "b", "checkinCount": 1},
+    ]
+    marks = ml.arrival_marks(techs)
+    assert ml.arrivals(None, techs) == 0  # first refresh: nothing to compare with
+    later = [
+        {"staffCode": "a", "checkinCount": 5},
+        *techs[1:],
+        {"staffCode": "c", "checkinCount": 9},
+    ]
+    assert ml.arrivals(marks, later) == 2 + 0 + 1  # a: two more; c: new on the map
+
+    events = [{"staffCode": "a", "storedAt": NOW - timedelta(seconds=s)} for s in (30, 20)]
+    marks = ml.arrival_marks(events)
+    newer = [{"staffCode": "a", "storedAt": NOW - timedelta(seconds=s)} for s in (30, 20, 5, 1)]
+    assert ml.arrivals(marks, newer) == 2
