@@ -12,6 +12,7 @@ test_api.py. This file adds what those do not cover.)"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -24,8 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from starlette.requests import ClientDisconnect
 
-from api.request_body import MAX_BODY_BYTES
+from api.problems import ApiError
+from api.request_body import MAX_BODY_BYTES, read_capped
 from checkins.event import SAMPLE
 from tests.integration.api_server import messages_on_topic, own_topics, running_api
 
@@ -267,6 +270,18 @@ def test_a_truncated_body_is_refused_or_dropped_without_a_server_error(api, api_
     assert answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer[:300]
     assert messages_on_topic(api_settings) == before
     no_traceback(api)
+
+
+def test_a_client_leaving_mid_body_is_a_400_not_an_unhandled_error():
+    """The pure side of the fix: `read_capped` turns Starlette's ClientDisconnect into a 400."""
+
+    async def leaves():
+        yield b'{"internetNo": '
+        raise ClientDisconnect()
+
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(read_capped(leaves()))
+    assert (refused.value.status, refused.value.problem.error) == (400, "incomplete_body")
 
 
 def test_stalled_clients_do_not_stop_others_being_served(api, api_settings, client):

@@ -42,6 +42,7 @@ STAFF = [
     '"><svg onload="window.__xss=\'svg\';alert(3)">',
     "[click me](javascript:window.__xss='link';alert(4))",
     "javascript:window.__xss='js';alert(5)",
+    "**bold** :red[red] ~~gone~~ `code` \\<i\\>",
 ]
 STATUS = "<img src=x onerror=window.__xss=6>"  # jobStatus: 40 characters at most
 ORDER = "<b onmouseover=window.__xss=7>ord</b>"
