@@ -28,6 +28,7 @@ from consumers.projection import (
 
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = 11000
+UPDATE_CHUNK = 50
 
 INDEXES = {
     "homecheckins": [
@@ -129,6 +130,8 @@ def _stored(db: Database, doc: Doc) -> Doc:
 
 
 def replace_all(db: Database, collection: str, docs) -> None:
+    """Unordered bulks of at most UPDATE_CHUNK (FerretDB 1.24 never answers an `update`
+    command of 100 or more statements)."""
     ops = [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs]
-    if ops:
-        db[collection].bulk_write(ops, ordered=False)
+    for start in range(0, len(ops), UPDATE_CHUNK):
+        db[collection].bulk_write(ops[start : start + UPDATE_CHUNK], ordered=False)

@@ -283,3 +283,23 @@ def test_rebuild_reproduces_the_read_models_exactly(isolated, mongo):
     assert rebuild_database(isolated) == {"technicians": 5, "orders": 17}
     for name, before in live.items():
         assert sorted(db[name].find(), key=lambda d: d["_id"]) == before, name
+
+
+def test_a_batch_touching_hundreds_of_orders_and_technicians_lands(isolated, mongo):
+    """One consumed batch that changes 300 orders and 150 technicians (FerretDB 1.24 hangs on
+    an update command of 100+ statements; the store writes in smaller bulks)."""
+    producer = CheckInProducer(isolated)
+    for i in range(300):
+        producer.publish_async(
+            checkin(staffCode=f"bulk-staff-{i % 150}", orderNo=f"bulk-order-{i}")
+        )
+    assert producer.flush(30) == 0
+    db = db_of(mongo, isolated)
+    with running_consumer(isolated, batch_size=1000):
+        wait_for(lambda: db.orders.estimated_document_count() == 300, 120, "300 orders")
+        wait_for(
+            lambda: sum(t["checkinCount"] for t in db.technicians.find()) == 300,
+            60,
+            "150 technicians with 2 check-ins each",
+        )
+    assert db.technicians.count_documents({}) == 150
