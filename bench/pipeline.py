@@ -42,7 +42,6 @@ from stack.paths import ROOT
 
 EVENTS = 100_000
 TECHNICIANS = 200
-ORDERS = 2_000
 STATUSES = ("assigned", "onroute", "homecheckedin", "inprogress", "completed")
 STEADY_RATE = 500  # events/s
 STEADY_SECONDS = 30
@@ -63,14 +62,16 @@ def rate(count: int, seconds: float) -> float:
 
 
 def checkin(i: int, start: datetime) -> CheckIn:
-    """Check-in i: 200 technicians, 2,000 orders moving through five statuses."""
+    """Check-in i: order i // 5 goes through the five statuses, all by one of 200 technicians
+    (so 100,000 events make 20,000 orders), one check-in a second."""
+    order = i // len(STATUSES)
     return CheckIn.model_validate(
         {
             **SAMPLE,
-            "internetNo": str(8850000000 + i % ORDERS),
-            "staffCode": f"bench_tech_{i % TECHNICIANS:03d}",
-            "orderNo": f"bench_order_{i % ORDERS:05d}",
-            "jobStatus": STATUSES[(i // ORDERS) % len(STATUSES)],
+            "internetNo": str(8850000000 + order),
+            "staffCode": f"bench_tech_{order % TECHNICIANS:03d}",
+            "orderNo": f"bench_order_{order:06d}",
+            "jobStatus": STATUSES[i % len(STATUSES)],
             "checkinLatitude": 13.5 + (i % 997) / 1000,
             "checkinLongitude": 100.3 + (i % 991) / 1000,
             "checkinDate": start + timedelta(seconds=i),
@@ -345,7 +346,8 @@ def run(settings: Settings, events: int | None = None) -> dict[str, Any]:
     ceiling = min(consume_rate, insert_rate)
     return {
         "events": events,
-        "data": f"{TECHNICIANS} technicians, {ORDERS} orders, {len(STATUSES)} statuses",
+        "data": f"{TECHNICIANS} technicians, {events // len(STATUSES)} orders of "
+        f"{len(STATUSES)} statuses each",
         "partitions": settings.checkin_partitions,
         "produce_events_per_s": produce_rate,
         "ceiling_raw_consume_events_per_s": consume_rate,

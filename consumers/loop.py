@@ -56,7 +56,7 @@ class CheckInConsumer:
         settings: Settings,
         stop: threading.Event | None = None,
         *,
-        batch_size: int = 1000,
+        batch_size: int = 2000,
         poll_timeout: float = 0.5,
         ready_file: Path | None = None,
         on_batch: Callable[[Stats], None] | None = None,

@@ -37,6 +37,7 @@ LATEST_FIELDS = (
 )
 
 Doc = dict[str, Any]
+HISTORY_LIMIT = 100  # latest entries kept in an order's history
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ def needs_exact_count(stored: list[Doc], new_ids: set[str]) -> set[str]:
 
 def fold_order(current: Doc | None, checkins: list[Doc]) -> Doc:
     """The order after `checkins` (stored homecheckins of one orderNo): history by event id,
-    in (checkinDate, eventId) order; the current status is the last entry's."""
+    in (checkinDate, eventId) order, the latest HISTORY_LIMIT entries (keeping the top entries
+    of a union is still order-independent); the current status is the last entry's."""
     history = {h["eventId"]: h for h in (current or {}).get("history", [])}
     for d in checkins:
         history.setdefault(
@@ -182,7 +184,8 @@ def fold_order(current: Doc | None, checkins: list[Doc]) -> Doc:
                 "checkinDate": d["checkinDate"],
             },
         )
-    ordered = sorted(history.values(), key=lambda h: _rank(h, "eventId"))
+    # Bounded, so no order outgrows a BSON document; the full history is in homecheckins.
+    ordered = sorted(history.values(), key=lambda h: _rank(h, "eventId"))[-HISTORY_LIMIT:]
     latest = ordered[-1]
     by_id = {d["_id"]: d for d in checkins}
     internet = (

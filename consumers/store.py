@@ -44,6 +44,7 @@ INDEXES = {
     ],
     "orders": [
         IndexModel([("jobStatus", ASCENDING)]),
+        IndexModel([("staffCode", ASCENDING), ("checkinDate", DESCENDING)]),
         IndexModel([("updatedAt", DESCENDING)]),
     ],
 }

@@ -22,7 +22,7 @@ def configure_logging(name: str) -> None:
     )
 
 
-def run_one(settings: Settings, ready_file: Path | None = None, batch_size: int = 1000) -> int:
+def run_one(settings: Settings, ready_file: Path | None = None, batch_size: int = 2000) -> int:
     """One consumer in this process; SIGTERM/SIGINT finish the batch, commit and close."""
     from consumers.loop import CheckInConsumer
 
@@ -38,7 +38,7 @@ def _child(settings: Settings, index: int, batch_size: int) -> None:
     run_one(settings, batch_size=batch_size)
 
 
-def run_many(settings: Settings, workers: int, batch_size: int = 1000) -> int:
+def run_many(settings: Settings, workers: int, batch_size: int = 2000) -> int:
     """Start `workers` processes; on SIGTERM/SIGINT stop them all gracefully. If one dies on
     its own, stop the others too and exit non-zero (so a supervisor sees the failure)."""
     stop = threading.Event()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from checkins.envelope import CheckInEvent
 from checkins.event import SAMPLE, CheckIn
 from consumers.projection import (
+    HISTORY_LIMIT,
     Coordinates,
     first_by_id,
     homecheckin_document,
@@ -193,3 +194,15 @@ def test_any_order_and_batching_gives_the_same_read_models(docs, rng, size):
         mine = [d for d in docs if d["staffCode"] == tech["_id"]]
         latest = max(mine, key=lambda d: (d["checkinDate"], d["_id"]))
         assert tech["eventId"] == latest["_id"]
+
+
+def test_an_order_history_keeps_only_the_latest_entries_whatever_the_order():
+    docs = [stored(minutes=i) for i in range(HISTORY_LIMIT + 30)]
+    at_once = orders_after({}, docs)[0]["o1"]
+    assert len(at_once["history"]) == HISTORY_LIMIT
+    assert at_once["history"][0]["checkinDate"] == docs[30]["checkinDate"]
+    newest_first, _ = orders_after({}, docs[::-1][:50])
+    later, _ = orders_after(newest_first, docs[::-1][50:])
+    assert later["o1"] == {**at_once, "updatedAt": later["o1"]["updatedAt"]}
+    # An event older than everything kept changes nothing.
+    assert orders_after({"o1": at_once}, [docs[0]]) == ({}, [])
