@@ -8,6 +8,7 @@ AppTest elements (exceptions included) and the browser's page HTML for each secr
 
 from __future__ import annotations
 
+import gc
 import socket
 import subprocess
 import sys
@@ -178,6 +179,7 @@ def secret_dashboard(topics, closed_port, monkeypatch) -> Iterator[None]:
     get_settings.cache_clear()
     st.cache_resource.clear()  # AppTest's producers and admin clients live in this process
     st.cache_data.clear()
+    gc.collect()  # let them go now, not while later tests run
 
 
 def everything_shown(at: AppTest) -> str:
