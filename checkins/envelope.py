@@ -69,8 +69,10 @@ def decode(
         raise InvalidMessage(f"message is {len(value)} bytes; the limit is {MAX_MESSAGE_BYTES}")
     try:
         envelope = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an int of 4,300+ digits
         raise InvalidMessage(f"not valid JSON: {exc}") from None
+    except RecursionError:  # `[[[[...` nested deeper than Python's stack: junk, not a crash
+        raise InvalidMessage("not valid JSON: nested too deeply") from None
     if not isinstance(envelope, dict):
         raise InvalidMessage(f"envelope must be a JSON object, got {type(envelope).__name__}")
     payload = envelope.get("payload")

@@ -159,6 +159,10 @@ class CheckInConsumer:
             except InvalidMessage as exc:
                 letters.append((msg, exc.reason))
                 continue
+            except Exception as exc:  # noqa: BLE001 - a message must never stop the group
+                log.exception("unexpected error decoding %s/%d@%d", *where[:3])
+                letters.append((msg, f"unexpected {type(exc).__name__}: {exc}"))
+                continue
             where = Coordinates(
                 where.topic, where.partition, where.offset, kafka_time(msg.timestamp())
             )

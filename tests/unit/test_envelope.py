@@ -80,3 +80,15 @@ def test_arbitrary_bytes_never_escape_as_anything_but_invalid_message(value):
         decode(value, **WHERE)
     except InvalidMessage as exc:
         assert exc.reason
+
+
+def test_json_nested_too_deeply_is_refused_not_a_crash():
+    with pytest.raises(InvalidMessage) as err:
+        decode(b"[" * 60_000, **WHERE)
+    assert "nested too deeply" in err.value.reason
+
+
+def test_a_number_too_long_to_convert_is_refused_not_a_crash():
+    with pytest.raises(InvalidMessage) as err:
+        decode(b'{"payload": {"data": {"internetNo": 1' + b"0" * 5000 + b"}}}", **WHERE)
+    assert "not valid JSON" in err.value.reason
