@@ -160,7 +160,9 @@ class CheckInConsumer:
                 letters.append((msg, exc.reason))
                 continue
             except Exception as exc:  # noqa: BLE001 - a message must never stop the group
-                log.exception("unexpected error decoding %s/%d@%d", *where[:3])
+                log.exception(
+                    "unexpected error decoding %s/%d@%d", where.topic, where.partition, where.offset
+                )
                 letters.append((msg, f"unexpected {type(exc).__name__}: {exc}"))
                 continue
             where = Coordinates(
