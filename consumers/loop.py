@@ -45,6 +45,7 @@ class Stats:
     duplicates: int = 0
     dead_letters: int = 0
     notices: int = 0
+    retries: int = 0  # waits on an unavailable MongoDB or Kafka
 
 
 class CheckInConsumer:
@@ -69,6 +70,7 @@ class CheckInConsumer:
         self.on_batch = on_batch
         self.stats = Stats()
         self._pending: dict[tuple[str, int], int] = {}  # written, not yet committed
+        self._log_retry = before_sleep_log(log, logging.WARNING)
 
     # -- set-up ---------------------------------------------------------------------------
     def _consumer(self) -> Consumer:
@@ -102,9 +104,13 @@ class CheckInConsumer:
             wait=wait_exponential(multiplier=0.2, max=10),
             stop=lambda _state: self.stop.is_set(),
             sleep=self._interruptible_sleep,
-            before_sleep=before_sleep_log(log, logging.WARNING),
+            before_sleep=self._before_sleep,
             reraise=True,
         )
+
+    def _before_sleep(self, state) -> None:
+        self.stats.retries += 1
+        self._log_retry(state)
 
     def _interruptible_sleep(self, seconds: float) -> None:
         if self.stop.wait(seconds):
