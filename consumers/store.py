@@ -89,7 +89,8 @@ def write_batch(db: Database, docs: list[Doc]) -> BatchResult:
     if not docs:
         return BatchResult()
     new_ids = insert_new(db, docs)
-    stored = [d if d["_id"] in new_ids else _stored(db, d) for d in docs]
+    already = stored_versions(db, [d["_id"] for d in docs if d["_id"] not in new_ids])
+    stored = [d if d["_id"] in new_ids else already.get(d["_id"], d) for d in docs]
     result = BatchResult(inserted=len(new_ids), already_stored=len(docs) - len(new_ids))
 
     staff = sorted({d["staffCode"] for d in stored})
@@ -136,9 +137,14 @@ def insert_new(db: Database, docs: list[Doc]) -> set[str]:
         return {d["_id"] for d in docs} - duplicates
 
 
-def _stored(db: Database, doc: Doc) -> Doc:
-    """The first stored version wins (a reused id with other content does not overwrite it)."""
-    return db.homecheckins.find_one({"_id": doc["_id"]}) or doc
+def stored_versions(db: Database, ids: list[str]) -> dict[str, Doc]:
+    """The stored documents of these ids, in one query: the first stored version wins (a
+    reused id with other content does not overwrite it). FerretDB 1.24 finds an `_id` by a
+    scan that stops at the match, so one `find_one` per id cost up to a scan each: after a
+    SIGKILL the redelivered batch of 2,000 took ~6 min at 10,000 stored; one `$in`, ~8 s."""
+    if not ids:
+        return {}
+    return {d["_id"]: d for d in db.homecheckins.find({"_id": {"$in": ids}})}
 
 
 def save(db: Database, collection: str, docs, existing: set[str]) -> None:
