@@ -7,11 +7,13 @@ from pymongo.errors import PyMongoError
 
 from checkins.settings import Settings
 from dashboard import clients, dead_letters, kafka_offsets, lag_history, lag_view
+from dashboard.entry import through_entry
 from dashboard.lag import collect, group_snapshot, restrict
 from dashboard.lag_report import build, trend
 
 REFRESH_S = 5
 MAX_GROUPS = 20
+through_entry()
 settings = clients.settings()
 admin = clients.kafka_admin(settings)
 db = clients.database(settings)
