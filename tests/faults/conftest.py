@@ -61,11 +61,23 @@ def logs(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="session")
 def figures(seed: int) -> Iterator[dict]:
-    """Each fault's measured figures, printed and written to FIGURES at the end."""
+    """Each fault's measured figures, written to FIGURES after each fault and printed at the
+    end (a later fault's time-out does not lose an earlier one's figures)."""
     found: dict = {"seed": seed}
     yield found
+    print("\nfault figures:", json.dumps(found, indent=2, sort_keys=True))
+
+
+@pytest.fixture(autouse=True)
+def _save_figures(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "figures" not in request.fixturenames:
+        return
+    found = request.getfixturevalue("figures")
+    for name, value in found.items():
+        if isinstance(value, dict):
+            value.setdefault("seed", found["seed"])
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
     previous.update(found)
     FIGURES.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
-    print("\nfault figures:", json.dumps(found, indent=2, sort_keys=True))

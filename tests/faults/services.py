@@ -47,9 +47,7 @@ def process(
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        wait_for(
-            lambda: proc.poll() is not None or http_answers(health), 60, f"{health} to answer"
-        )
+        wait_for(lambda: proc.poll() is not None or http_answers(health), 60, f"{health} to answer")
         assert proc.poll() is None, f"{command[2]} exited early:\n{tail(log)}"
         yield proc
     finally:

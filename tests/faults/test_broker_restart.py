@@ -102,9 +102,7 @@ class Clients:
             return self.statuses[status]
 
 
-def test_broker_restart_under_api_traffic_loses_nothing_confirmed(
-    fault_stack, rng, figures, logs
-):
+def test_broker_restart_under_api_traffic_loses_nothing_confirmed(fault_stack, rng, figures, logs):
     with (
         own_topics(fault_stack, "broker") as settings,
         database(settings) as db,

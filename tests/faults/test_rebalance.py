@@ -33,7 +33,7 @@ def test_workers_join_and_leave_during_the_stream(fault_stack, rng, figures, log
     with (
         own_topics(fault_stack, "rebalance") as settings,
         database(settings) as db,
-        consumers(settings, logs, "--batch-size", "1000") as group,
+        consumers(settings, logs, "--batch-size", "500") as group,
         LagWatch(settings) as lag,
     ):
         members = [group.start()]
@@ -45,13 +45,15 @@ def test_workers_join_and_leave_during_the_stream(fault_stack, rng, figures, log
                 members.append(group.start())
             else:
                 leaving = members.pop(rng.randrange(len(members)))
-                assert group.stop(leaving) == 0, "a leaving worker did not stop cleanly"
+                # Graceful: it finishes the batch in hand first, which on FerretDB with three
+                # writers took over 60 s in one run.
+                assert group.stop(leaving, 240) == 0, "a leaving worker did not stop cleanly"
             most = max(most, len(members))
             assert not group.died(), group.died()
         stream.join(300)
         drained_s = wait_drained(db, stream.acked, 300, "every acknowledged event stored")
         assert not group.died(), group.died()
-        assert [group.stop(m) for m in members] == [0] * len(members)
+        assert [group.stop(m, 240) for m in members] == [0] * len(members)
         assignments = assigned_count(group.log_text())
         result = assert_exactly_once(db, stream.acked)
 
