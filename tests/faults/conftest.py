@@ -74,7 +74,7 @@ def _save_figures(request: pytest.FixtureRequest) -> Iterator[None]:
     if "figures" not in request.fixturenames:
         return
     found = request.getfixturevalue("figures")
-    for name, value in found.items():
+    for value in found.values():
         if isinstance(value, dict):
             value.setdefault("seed", found["seed"])
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
