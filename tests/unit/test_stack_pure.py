@@ -16,8 +16,10 @@ def test_broker_config_binds_loopback_only(tmp_path):
 
 
 def test_stop_terminates_gracefully_and_pid_signature_guards_reuse():
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    code = "import time; print('ready', flush=True); time.sleep(60)"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
     try:
+        assert child.stdout.readline().strip() == b"ready"  # exec'd: its own command line
         assert is_alive(child.pid, "time.sleep(60)")
         assert not is_alive(child.pid, "something-else")
         assert stop(child.pid, "time.sleep(60)") is False  # SIGTERM was enough
