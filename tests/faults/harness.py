@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from checkins.event import CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings
 from consumers import store
+from consumers.projection import HISTORY_LIMIT
 from dashboard.kafka_status import total_lag
 from stack import manager
 from stack.paths import ROOT, StackDir
@@ -360,13 +362,18 @@ def assert_exactly_once(db: Database, acked: set[str]) -> dict[str, int]:
     extra = stored_ids - acked
     duplicates = len(stored) - len(stored_ids)
     counted = sum(t["checkinCount"] for t in db.technicians.find({}, {"checkinCount": 1}))
-    in_histories = sum(len(o["history"]) for o in db.orders.find({}, {"history.eventId": 1}))
+    per_order = Counter(d["orderNo"] for d in db.homecheckins.find({}, {"orderNo": 1}))
+    histories = {o["_id"]: [h["eventId"] for h in o["history"]] for o in db.orders.find()}
+    # An order keeps its latest HISTORY_LIMIT entries, each event at most once.
+    expected = {order: min(n, HISTORY_LIMIT) for order, n in per_order.items()}
+    doubled = [order for order, ids in histories.items() if len(ids) != len(set(ids))]
     assert not lost, f"{len(lost)} acknowledged events are not stored, e.g. {sorted(lost)[:3]}"
     assert not extra, f"{len(extra)} stored events were never acknowledged: {sorted(extra)[:3]}"
     assert duplicates == 0, f"{duplicates} duplicate _ids in homecheckins"
     assert len(stored) == len(acked)
     assert counted == len(acked), f"technicians count {counted} check-ins for {len(acked)}"
-    assert in_histories == len(acked), f"orders' histories hold {in_histories} for {len(acked)}"
+    assert not doubled, f"an event twice in the history of orders {doubled[:3]}"
+    assert {o: len(ids) for o, ids in histories.items()} == expected, "orders' histories"
     return {"acknowledged": len(acked), "stored": len(stored), "lost": 0, "duplicates": 0}
 
 
