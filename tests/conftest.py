@@ -4,17 +4,16 @@ already answers) and stops afterwards if it started it."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
 from pymongo import MongoClient
 
 from checkins.settings import Settings
 from stack import manager
 from stack.paths import StackDir
+from tests.isolation import own_topics_and_database, unique  # noqa: F401 - unique is re-exported
 
 _MARKERS = {"integration": "integration", "e2e": "e2e", "faults": "faults"}
 
@@ -24,10 +23,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         folder = Path(str(item.fspath)).parent.name
         if folder in _MARKERS:
             item.add_marker(getattr(pytest.mark, _MARKERS[folder]))
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture(scope="session")
@@ -51,23 +46,5 @@ def mongo(stack: Settings) -> Iterator[MongoClient]:
 @pytest.fixture
 def isolated(stack: Settings, mongo: MongoClient) -> Iterator[Settings]:
     """Settings with this test's own topics (6 partitions), consumer group and database."""
-    settings = stack.model_copy(
-        update={
-            "checkin_topic": unique("checkins"),
-            "checkin_dlq_topic": unique("checkins_dlq"),
-            "status_topic": unique("status"),
-            "consumer_group": unique("group"),
-            "mongodb_database": unique("db"),
-        }
-    )
-    admin = AdminClient(settings.kafka_config())
-    topics = [
-        NewTopic(settings.checkin_topic, num_partitions=settings.checkin_partitions),
-        NewTopic(settings.checkin_dlq_topic, num_partitions=1),
-        NewTopic(settings.status_topic, num_partitions=1),
-    ]
-    for future in admin.create_topics(topics, operation_timeout=30).values():
-        future.result(timeout=30)
-    yield settings
-    admin.delete_topics([t.topic for t in topics], operation_timeout=30)
-    mongo.drop_database(settings.mongodb_database)
+    with own_topics_and_database(stack, mongo=mongo) as settings:
+        yield settings

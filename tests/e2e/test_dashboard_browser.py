@@ -22,23 +22,11 @@ from checkins.settings import Settings
 from stack.paths import ROOT
 from stack.processes import stop
 from stack.services import http_answers
+from tests.browser import launch_chromium
 from tests.waiting import wait_for
 
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TECHNICIANS = 5
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 
 
 def free_port() -> int:
@@ -135,7 +123,7 @@ def app_url(published: Settings) -> Iterator[str]:
 @pytest.fixture
 def page() -> Iterator[Page]:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             yield browser.new_page(viewport={"width": 1400, "height": 950})
         finally:

@@ -16,21 +16,11 @@ from playwright.sync_api import Page, sync_playwright
 from checkins.settings import Settings
 from stack.paths import ROOT
 from stack.services import http_answers
+from tests.browser import launch_chromium
 from tests.conftest import unique
 from tests.integration.api_server import free_port, settings_env
 from tests.waiting import wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Variables a child must not inherit from the test runner: the test decides them.
 _OWN_PREFIXES = ("KAFKA_", "MONGODB_", "API_", "DEMO_", "CONSUMER_", "CHECKIN_", "STATUS_")
 
@@ -106,7 +96,7 @@ def streamlit_app(env: dict[str, str], log: Path) -> Iterator[str]:
 @contextmanager
 def chromium_page() -> Iterator[Page]:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             yield browser.new_page(viewport={"width": 1400, "height": 1000})
         finally:

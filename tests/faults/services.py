@@ -15,20 +15,9 @@ from checkins.settings import LOCAL_HOST, Settings
 from stack.paths import ROOT
 from stack.processes import stop
 from stack.services import http_answers
+from tests.browser import launch_chromium
 from tests.faults.harness import child_env, tail
 from tests.waiting import wait_for
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def free_port() -> int:
@@ -92,7 +81,7 @@ def dashboard(settings: Settings, logs: Path) -> Iterator[tuple[str, subprocess.
 @contextmanager
 def browser_page() -> Iterator[Page]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             yield browser.new_page(viewport={"width": 1400, "height": 1000})
         finally:

@@ -173,30 +173,10 @@ def stored(isolated_module: Settings, mongo, tmp_path_factory):
 @pytest.fixture(scope="module")
 def isolated_module(stack, mongo):
     """The `isolated` fixture's topics and database, shared by this module's tests."""
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from tests.isolation import own_topics_and_database
 
-    from tests.conftest import unique
-
-    settings = stack.model_copy(
-        update={
-            "checkin_topic": unique("inj_checkins"),
-            "checkin_dlq_topic": unique("inj_dlq"),
-            "status_topic": unique("inj_status"),
-            "consumer_group": unique("inj_group"),
-            "mongodb_database": unique("inj_db"),
-        }
-    )
-    admin = AdminClient(settings.kafka_config())
-    topics = [
-        NewTopic(settings.checkin_topic, num_partitions=settings.checkin_partitions),
-        NewTopic(settings.checkin_dlq_topic, num_partitions=1),
-        NewTopic(settings.status_topic, num_partitions=1),
-    ]
-    for future in admin.create_topics(topics, operation_timeout=30).values():
-        future.result(timeout=30)
-    yield settings
-    admin.delete_topics([t.topic for t in topics], operation_timeout=30)
-    mongo.drop_database(settings.mongodb_database)
+    with own_topics_and_database(stack, "inj", mongo=mongo) as settings:
+        yield settings
 
 
 def test_no_collection_holds_a_dollar_or_dotted_field(stored):

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,7 +24,6 @@ from checkins.event import SAMPLE
 from checkins.settings import Settings, get_settings
 from stack.paths import ROOT
 from tests.faults.edge_support import (
-    CHROMIUM,
     child_env,
     chromium_page,
     running,
@@ -214,7 +212,6 @@ def test_dashboard_pages_show_no_secret_apptest(secret_dashboard):
     assert "Kafka did not answer" in shown["pages/lag.py"]
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 def test_dashboard_pages_show_no_secret_in_the_browser(topics, closed_port, tmp_path):
     env = child_env(topics, **secret_env("closed port", closed_port, topics))
     log = tmp_path / "streamlit.log"

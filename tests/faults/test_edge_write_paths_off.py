@@ -12,7 +12,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +22,6 @@ from checkins.event import SAMPLE
 from checkins.settings import Settings, get_settings
 from stack.paths import ROOT
 from tests.faults.edge_support import (
-    CHROMIUM,
     child_env,
     chromium_page,
     end_offsets,
@@ -136,7 +134,6 @@ def test_the_publish_page_has_nothing_to_press(topics, switched_off):
     assert offsets(topics) == before
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 def test_the_publish_page_in_the_browser_shows_no_form(topics, tmp_path):
     before = offsets(topics)
     env = child_env(topics, **OFF)

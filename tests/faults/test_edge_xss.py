@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -24,7 +23,6 @@ from checkins.producer import CheckInProducer
 from checkins.settings import Settings
 from stack.paths import ROOT
 from tests.faults.edge_support import (
-    CHROMIUM,
     child_env,
     chromium_page,
     end_offsets,
@@ -49,8 +47,6 @@ ORDER = "<b onmouseover=window.__xss=7>ord</b>"
 INTERNET = "<a href=javascript:alert(8)>net</a>"
 DLQ_VALUE = "<img src=x onerror=\"window.__xss='dlq';alert(9)\"> not json"
 DLQ_HEADER = "<script>window.__xss='header'</script>"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import httpx
 from confluent_kafka import Consumer, Message, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 from pydantic import SecretStr
 
 from checkins.settings import LOCAL_HOST, Settings
 from stack.paths import ROOT
 from tests.conftest import unique
+from tests.isolation import own_topics_and_database
 from tests.waiting import wait_for
 
 
@@ -94,27 +94,8 @@ def running_api(settings: Settings, log_file: Path, **extra_env: str) -> Iterato
 @contextmanager
 def own_topics(stack: Settings) -> Iterator[Settings]:
     """Like the `isolated` fixture, for a module's worth of tests sharing one API process."""
-    settings = stack.model_copy(
-        update={
-            "checkin_topic": unique("api_checkins"),
-            "checkin_dlq_topic": unique("api_checkins_dlq"),
-            "status_topic": unique("api_status"),
-            "consumer_group": unique("api_group"),
-            "mongodb_database": unique("api_db"),
-        }
-    )
-    admin = AdminClient(settings.kafka_config())
-    topics = [
-        NewTopic(settings.checkin_topic, num_partitions=settings.checkin_partitions),
-        NewTopic(settings.checkin_dlq_topic, num_partitions=1),
-        NewTopic(settings.status_topic, num_partitions=1),
-    ]
-    for future in admin.create_topics(topics, operation_timeout=30).values():
-        future.result(timeout=30)
-    try:
+    with own_topics_and_database(stack, "api") as settings:
         yield settings
-    finally:
-        admin.delete_topics([t.topic for t in topics], operation_timeout=30)
 
 
 def messages_on_topic(settings: Settings) -> int:
