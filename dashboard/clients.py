@@ -4,11 +4,11 @@ so a store or broker that is down makes a page say so quickly instead of hanging
 from __future__ import annotations
 
 import streamlit as st
-from confluent_kafka.admin import AdminClient
 from pymongo import MongoClient
 from pymongo.database import Database
 
 from checkins.settings import Settings, get_settings
+from dashboard.kafka_offsets import KafkaAdmin
 
 MONGO_TIMEOUT_MS = 2_000
 KAFKA_TIMEOUT_S = 3.0
@@ -37,14 +37,14 @@ def database(config: Settings | None = None) -> Database:
 
 
 @st.cache_resource(show_spinner=False)
-def _admin(bootstrap: str) -> AdminClient:
+def _admin(bootstrap: str) -> KafkaAdmin:
     config = settings().kafka_config(
         **{"socket.timeout.ms": 3000, "socket.connection.setup.timeout.ms": 3000}
     )
     config["bootstrap.servers"] = bootstrap
-    return AdminClient(config)
+    return KafkaAdmin(config)  # it keeps its config: committed offsets are read with it
 
 
-def kafka_admin(config: Settings | None = None) -> AdminClient:
+def kafka_admin(config: Settings | None = None) -> KafkaAdmin:
     config = config or settings()
     return _admin(config.bootstrap_servers)

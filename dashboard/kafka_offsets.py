@@ -1,22 +1,24 @@
-"""The Kafka edge of the lag monitor: a few AdminClient calls per refresh, turned into values.
+"""The Kafka edge of the lag monitor: a few Kafka calls per refresh, turned into values.
 
-Per refresh: `describe_consumer_groups` (state, assignor, members and what they own),
-`list_consumer_group_offsets` (committed offsets), `list_offsets` twice (log start, log end)
-for all partitions at once. Timestamps of the oldest unread messages need a fetch, done by
-`MessageTimes` with one long-lived, never-committing consumer.
+Per refresh: AdminClient `describe_consumer_groups` (state, assignor, members and what they
+own) and `list_offsets` twice (log start, log end) for all partitions at once; committed
+offsets come from `committed_offsets`, a short-lived Consumer that never subscribes (not
+AdminClient `list_consumer_group_offsets`: in librdkafka 2.16 it can segfault the process when
+the broker is not ready to answer for the group, e.g. right after a restart; librdkafka issue
+#5040). Timestamps of the oldest unread messages need a fetch, done by `MessageTimes` with one
+long-lived, never-committing consumer.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from confluent_kafka import (
     OFFSET_INVALID,
     Consumer,
-    ConsumerGroupTopicPartitions,
     KafkaException,
     TopicPartition,
 )
@@ -63,8 +65,66 @@ class GroupSnapshot:
     partitions: tuple[PartitionOffsets, ...] = field(default_factory=tuple)
 
 
-def admin_client(settings: Settings, **overrides: object) -> AdminClient:
-    return AdminClient(settings.kafka_config(**{"client.id": "lag-monitor", **overrides}))
+class KafkaAdmin(AdminClient):
+    """An AdminClient that remembers its configuration, so the committed-offsets reader
+    (a Consumer, see `committed_offsets`) reaches the same brokers with the same settings."""
+
+    def __init__(self, config: Mapping[str, object]):
+        self.config = dict(config)
+        super().__init__(dict(config))
+
+
+def admin_client(settings: Settings, **overrides: object) -> KafkaAdmin:
+    return KafkaAdmin(settings.kafka_config(**{"client.id": "lag-monitor", **overrides}))
+
+
+def config_of(admin: AdminClient) -> dict[str, object]:
+    config = getattr(admin, "config", None)
+    if config is None:
+        raise TypeError("committed offsets need a KafkaAdmin (admin_client), not an AdminClient")
+    return config
+
+
+def committed_offsets(
+    config: Mapping[str, object],
+    group: str,
+    partitions: Iterable[tuple[str, int]],
+    timeout: float = TIMEOUT,
+) -> dict[tuple[str, int], int | None]:
+    """{(topic, partition): the group's committed offset, None if it has none} for `partitions`.
+
+    `config` is the librdkafka configuration (`settings.kafka_config()` or `config_of(admin)`).
+    Read by a Consumer that never subscribes: it only sends an OffsetFetch to the coordinator,
+    so it never joins the group (no rebalance of the group's members), and with auto-commit off
+    closing it commits nothing. Raises `LagReadError` when Kafka does not answer.
+    """
+    wanted = [TopicPartition(t, p) for t, p in partitions]
+    if not wanted:
+        return {}
+    reader_config = {
+        **config,
+        "group.id": group,
+        "client.id": "lag-monitor-offsets",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+    }
+    reader_config.pop("group.instance.id", None)  # a static member id belongs to real members
+    try:
+        reader = Consumer(reader_config)
+    except KafkaException as exc:
+        raise LagReadError(f"could not read the offsets of group {group!r}: {_why(exc)}") from None
+    try:
+        result = reader.committed(wanted, timeout=timeout)
+    except KafkaException as exc:
+        raise LagReadError(f"could not read the offsets of group {group!r}: {_why(exc)}") from None
+    finally:
+        reader.close()
+    return {(tp.topic, tp.partition): _offset(tp) for tp in result}
+
+
+def _offset(tp: TopicPartition) -> int | None:
+    real = tp.error is None and tp.offset not in _NO_OFFSET and tp.offset >= 0
+    return tp.offset if real else None
 
 
 def list_groups(admin: AdminClient, timeout: float = TIMEOUT) -> list[str]:
@@ -84,18 +144,15 @@ def groups_on_topics(
     if not groups:
         return []
     found: set[str] = set()
-    futures = {
-        g: admin.list_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(g)], request_timeout=timeout
-        )[g]
-        for g in groups
-    }
-    for group, future in futures.items():
+    metadata = _metadata(admin, timeout)
+    partitions = [(t, p) for t in sorted(wanted) for p in _safe_partitions(metadata, t)]
+    config = config_of(admin)
+    for group in groups:
         try:
-            result = future.result(timeout=timeout)
-        except _FAILED:
+            committed = committed_offsets(config, group, partitions, timeout)
+        except LagReadError:
             continue  # a group deleted meanwhile
-        if any(tp.topic in wanted for tp in result.topic_partitions or []):
+        if any(offset is not None for offset in committed.values()):
             found.add(group)
     for description in _describe(admin, groups, timeout).values():
         for member in description.members:
@@ -118,6 +175,13 @@ def _metadata(admin: AdminClient, timeout: float):
         raise LagReadError(f"could not read the topics: {_why(exc)}") from None
 
 
+def _safe_partitions(metadata, topic: str) -> list[int]:
+    try:
+        return _partitions_of(metadata, topic)
+    except LagReadError:
+        return []
+
+
 def _partitions_of(metadata, topic: str) -> list[int]:
     meta = metadata.topics.get(topic)
     if meta is None or meta.error is not None:
@@ -138,9 +202,14 @@ def snapshot(
         for member in description.members:
             for tp in member.assignment.topic_partitions if member.assignment else []:
                 owners[(tp.topic, tp.partition)] = (member.client_id, member.host)
-    committed = _committed(admin, group, timeout)
-    wanted = list(topics) if topics else sorted({t for t, _ in committed} | {t for t, _ in owners})
-    metadata = _metadata(admin, timeout) if wanted else None
+    metadata = _metadata(admin, timeout)
+    # Committed offsets are read per partition: without `topics`, every topic's (but Kafka's
+    # own "__" topics) is asked, and those with an offset are the group's.
+    asked = list(topics) if topics else sorted(t for t in metadata.topics if not t.startswith("__"))
+    candidates = [(t, p) for t in asked for p in _safe_partitions(metadata, t)]
+    committed = committed_offsets(config_of(admin), group, candidates, timeout)
+    known = {t for (t, _), offset in committed.items() if offset is not None}
+    wanted = list(topics) if topics else sorted(known | {t for t, _ in owners})
     partitions = []
     for topic in wanted:
         try:
@@ -185,21 +254,6 @@ def _describe(admin: AdminClient, groups: list[str], timeout: float) -> dict:
         except _FAILED as exc:
             raise LagReadError(f"could not describe group {group!r}: {_why(exc)}") from None
     return out
-
-
-def _committed(admin: AdminClient, group: str, timeout: float) -> dict[tuple[str, int], int]:
-    request = [ConsumerGroupTopicPartitions(group)]
-    try:
-        result = admin.list_consumer_group_offsets(request, request_timeout=timeout)[group].result(
-            timeout=timeout
-        )
-    except _FAILED as exc:
-        raise LagReadError(f"could not read the offsets of group {group!r}: {_why(exc)}") from None
-    return {
-        (tp.topic, tp.partition): tp.offset
-        for tp in result.topic_partitions or []
-        if tp.error is None and tp.offset not in _NO_OFFSET and tp.offset >= 0
-    }
 
 
 def _list_offsets(

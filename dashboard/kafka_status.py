@@ -1,11 +1,18 @@
-"""Consumer lag and DLQ size from Kafka's offsets (AdminClient), and broker reachability."""
+"""Consumer lag and DLQ size from Kafka's offsets, and broker reachability.
+
+AdminClient `list_topics` and `list_offsets`; committed offsets through
+`kafka_offsets.committed_offsets` (a Consumer that never subscribes), never AdminClient
+`list_consumer_group_offsets`, which can segfault librdkafka 2.16 after a broker restart.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
+
+from dashboard import kafka_offsets
 
 TIMEOUT_S = 3.0
 
@@ -52,12 +59,12 @@ def offsets(admin: AdminClient, topic: str, spec: OffsetSpec, timeout: float = T
 def committed_offsets(
     admin: AdminClient, group: str, topic: str, timeout: float = TIMEOUT_S
 ) -> dict[int, int]:
-    tps = [TopicPartition(topic, p) for p in partitions(admin, topic, timeout)]
-    if not tps:
-        return {}
-    request = [ConsumerGroupTopicPartitions(group, tps)]
-    result = admin.list_consumer_group_offsets(request, request_timeout=timeout)[group]
-    return {tp.partition: tp.offset for tp in result.result(timeout=timeout).topic_partitions}
+    """partition -> the group's committed offset, for the partitions it has committed.
+    `admin` must be a `kafka_offsets.KafkaAdmin` (its configuration reaches the group)."""
+    wanted = [(topic, p) for p in partitions(admin, topic, timeout)]
+    config = kafka_offsets.config_of(admin)
+    found = kafka_offsets.committed_offsets(config, group, wanted, timeout)
+    return {p: offset for (_, p), offset in found.items() if offset is not None}
 
 
 def consumer_lag(admin: AdminClient, group: str, topic: str) -> int:
