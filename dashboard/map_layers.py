@@ -28,8 +28,10 @@ DEFAULT_CENTER = (13.7563, 100.5018)  # Bangkok, where the legacy system's check
 KNOWN_COLOURS: dict[str, tuple[int, int, int]] = {
     "assigned": (128, 128, 128),
     "onroute": (31, 119, 180),
+    "on_the_way": (31, 119, 180),  # the simulator's name for onroute
     "homecheckedin": (44, 160, 44),
     "inprogress": (255, 127, 14),
+    "working": (255, 127, 14),  # the simulator's name for inprogress
     "completed": (148, 103, 189),
     "cancelled": (214, 39, 40),
 }

@@ -102,3 +102,10 @@ def test_arrivals_count_new_checkins_from_the_rows_the_map_read():
     marks = ml.arrival_marks(events)
     newer = [{"staffCode": "a", "storedAt": NOW - timedelta(seconds=s)} for s in (30, 20, 5, 1)]
     assert ml.arrivals(marks, newer) == 2
+
+
+def test_every_simulator_status_has_a_fixed_colour():
+    from dashboard.map_layers import KNOWN_COLOURS
+    from dashboard.simulation import LIFECYCLE
+
+    assert set(LIFECYCLE) <= set(KNOWN_COLOURS)
