@@ -51,3 +51,14 @@ def isolated(stack: Settings, mongo: MongoClient) -> Iterator[Settings]:
     """Settings with this test's own topics (6 partitions), consumer group and database."""
     with own_topics_and_database(stack, mongo=mongo) as settings:
         yield settings
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """AppTest runs pages in this process, and `st.cache_resource` keeps their Kafka clients for
+    the process's life: drop them now, or they log connection errors after the stack is gone."""
+    import gc
+
+    import streamlit as st
+
+    st.cache_resource.clear()
+    gc.collect()
