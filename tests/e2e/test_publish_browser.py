@@ -5,15 +5,11 @@ dead-lettered by the consumers and shows in the lag page's dead-letter table."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -21,39 +17,13 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from checkins.settings import Settings
 from stack.paths import ROOT
-from stack.processes import stop
 from stack.services import http_answers
 from tests.browser import launch_chromium
+from tests.subprocesses import env_for, free_port, halt, spawn
 from tests.waiting import wait_for
 
 ARTIFACTS = ROOT / "test-artifacts"
 ACKED = re.compile(r"topic (\S+), partition (\d+), offset (\d+)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def env_for(settings: Settings) -> dict[str, str]:
-    names = ("mongodb_database", "checkin_topic", "checkin_dlq_topic", "status_topic")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.update({n.upper(): str(getattr(settings, n)) for n in (*names, "consumer_group")})
-    return env
-
-
-def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def halt(proc: subprocess.Popen) -> None:
-    stop(proc.pid, signature="", grace_seconds=10)
-    proc.wait(timeout=10)
 
 
 def settled(page: Page) -> None:
