@@ -123,25 +123,24 @@ def api(settings: Settings, stack: StackDir) -> Service:
     )
 
 
+def dashboard_command(port: int) -> list[str]:
+    """How the dashboard is served: by the stack, and by the tests that drive it in a browser."""
+    return python_module(
+        "streamlit", "run", "streamlit_app.py",
+        "--server.address", LOCAL_HOST,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    )  # fmt: skip
+
+
 def dashboard(settings: Settings, stack: StackDir) -> Service:
     address = local_address(settings.dashboard_port)
     return Service(
         name="dashboard",
         address=address,
         signature="streamlit_app.py",
-        command=lambda: python_module(
-            "streamlit",
-            "run",
-            "streamlit_app.py",
-            "--server.address",
-            LOCAL_HOST,
-            "--server.port",
-            str(settings.dashboard_port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ),
+        command=lambda: dashboard_command(settings.dashboard_port),
         ready=lambda: http_answers(f"{address}/_stcore/health"),
         ports=(settings.dashboard_port,),
         start_timeout=60.0,

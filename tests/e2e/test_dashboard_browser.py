@@ -16,7 +16,7 @@ from checkins.event import CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings
 from stack.paths import ROOT
-from stack.services import http_answers
+from stack.services import dashboard_command, http_answers
 from tests.browser import launch_chromium
 from tests.subprocesses import env_for, free_port, halt, spawn
 from tests.waiting import wait_for
@@ -61,21 +61,7 @@ def published(isolated: Settings, mongo: MongoClient) -> Iterator[Settings]:
 @pytest.fixture
 def app_url(published: Settings) -> Iterator[str]:
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    command = dashboard_command(port)
     proc = spawn(command, env_for(published), ARTIFACTS / "e2e-streamlit.log")
     url = f"http://127.0.0.1:{port}"
     try:

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, sync_playwright
 from checkins.settings import LOCAL_HOST, Settings
 from stack.paths import ROOT
 from stack.processes import stop
-from stack.services import http_answers
+from stack.services import dashboard_command, http_answers
 from tests.browser import launch_chromium
 from tests.faults.harness import child_env, tail
 from tests.waiting import wait_for
@@ -57,21 +57,7 @@ def api(settings: Settings, logs: Path) -> Iterator[tuple[str, subprocess.Popen]
 @contextmanager
 def dashboard(settings: Settings, logs: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.address",
-        LOCAL_HOST,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    command = dashboard_command(port)
     url = f"http://{LOCAL_HOST}:{port}"
     env = child_env(settings)
     with process(command, env, logs / "dashboard.log", f"{url}/_stcore/health") as proc:
