@@ -9,13 +9,15 @@ new documents inserted, changed ones replaced (unordered bulks).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReplaceOne
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from checkins import timeline
 from checkins.settings import Settings
 from consumers.projection import (
     Doc,
@@ -104,9 +106,63 @@ def write_batch(db: Database, docs: list[Doc]) -> BatchResult:
     orders, changes = orders_after(current, stored)
     save(db, "orders", orders.values(), set(current))
 
+    write_timeline(db, stored, new_ids)
+
     result.technicians, result.orders = len(technicians), len(orders)
     result.status_changes = changes
     return result
+
+
+def write_timeline(db: Database, stored: list[Doc], new_ids: set[str]) -> None:
+    """Add the stored check-ins to the hour pages and recompute their day documents
+    (checkins/timeline.py). Pages are written before the day document that lists them, so a
+    crash in between leaves a page the redelivered batch rewrites with the same points.
+
+    Check-ins this batch inserted (`new_ids`) cannot be on a page yet: they are appended to the
+    hour's last page; an hour with a redelivered check-in reads all its pages to skip those
+    already on one."""
+    for (day, partition), hours in timeline.group_by_hour(stored).items():
+        day_key = timeline.day_id(day, partition)
+        before = db[timeline.DAYS].find_one({"_id": day_key})
+        if before is None:
+            _insert_ignoring_duplicate(db[timeline.PARTITIONS], {"_id": partition})
+        day_doc = before or timeline.new_day(day, partition)
+        for hour, docs in sorted(hours.items()):
+            count = day_doc["hours"].get(f"{hour:%H}", {}).get("pages", 0)
+            all_new = all(d["_id"] in new_ids for d in docs)
+            first = max(count - 1, 0) if all_new else 0
+            merged = timeline.merge_pages(read_pages(db, hour, partition, first, count), docs)
+            for number in sorted(merged.changed):
+                db[timeline.HOURS].replace_one(
+                    {"_id": timeline.page_id(hour, partition, number)},
+                    {
+                        "hour": hour,
+                        "partition": partition,
+                        "page": number,
+                        "points": timeline.encode_page(merged.pages[number]),
+                    },
+                    upsert=True,
+                )
+            if all_new:
+                day_doc = timeline.add_to_hour(day_doc, hour, merged.added, len(merged.pages))
+            else:
+                day_doc = timeline.summarize_hour(day_doc, hour, merged.pages)
+        if day_doc != before:
+            db[timeline.DAYS].replace_one({"_id": day_key}, day_doc, upsert=True)
+
+
+def read_pages(db: Database, hour, partition: int, first: int, count: int) -> list[list]:
+    """Pages `first`..`count - 1` of an hour; the ones before `first` stand as empty."""
+    pages: list[list] = [[] for _ in range(first)]
+    for number in range(first, count):
+        page = db[timeline.HOURS].find_one({"_id": timeline.page_id(hour, partition, number)})
+        pages.append(timeline.decode_page(page["points"]) if page else [])
+    return pages
+
+
+def _insert_ignoring_duplicate(collection, doc: Doc) -> None:
+    with contextlib.suppress(DuplicateKeyError):
+        collection.insert_one(doc)
 
 
 def staff_counts(db: Database, staff: set[str]) -> dict[str, int]:

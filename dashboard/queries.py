@@ -3,12 +3,15 @@ database, and every result the browser may get is capped."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
+
+from checkins import timeline
 
 CHECKINS = "homecheckins"
 TECHNICIANS = "technicians"
@@ -154,6 +157,45 @@ def order_timeline(db: Database, order_no: str) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+# -- the timeline read model (checkins/timeline.py): time windows without scanning events ------
+
+
+def _day_documents(db: Database, start: datetime, end: datetime) -> list[dict]:
+    """The `checkin_days` documents of [start, end]: one `_id` lookup per day and partition."""
+    partitions = [d["_id"] for d in db[timeline.PARTITIONS].find({}, max_time_ms=TIME_LIMIT_MS)]
+    found = []
+    for day in timeline.days_between(start, end):
+        for partition in partitions:
+            doc = db[timeline.DAYS].find_one({"_id": timeline.day_id(day, partition)})
+            if doc is not None:
+                found.append(doc)
+    return found
+
+
+def window_points(
+    db: Database,
+    start: datetime,
+    end: datetime,
+    keep: Callable[[dict], bool] | None = None,
+    cap: int | None = None,
+) -> tuple[list[dict], bool]:
+    """Check-ins with `checkinDate` in [start, end] that `keep` accepts, newest first, at most
+    `cap`; the flag says whether more were left out. Rows have `timeline.POINT_FIELDS`."""
+    hours = timeline.hours_in_window(_day_documents(db, start, end), start, end)
+
+    def fetch(hour: timeline.HourPages, number: int) -> list:
+        page_key = timeline.page_id(hour.hour, hour.partition, number)
+        page = db[timeline.HOURS].find_one({"_id": page_key})
+        return timeline.decode_page(page["points"]) if page else []
+
+    return timeline.collect_points(hours, fetch, start, end, keep, cap or POINT_CAP)
+
+
+def minute_counts(db: Database, start: datetime, end: datetime) -> dict[datetime, dict]:
+    """{minute (UTC): {n, byStatus}} for the minutes in [start, end], all partitions summed."""
+    return timeline.minute_counts(_day_documents(db, start, end), start, end)
 
 
 def ping(db: Database) -> None:

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -58,6 +59,8 @@ func run(listen, dataDir string, logger *slog.Logger) error {
 	// SIGTERM/SIGINT cancel the context; Run then closes listeners and the SQLite backend cleanly.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+
+	go watchIDIndexes(ctx, abs, 500*time.Millisecond, logger)
 
 	logger.Info("ferretdb-local listening", "addr", listen, "data", abs)
 	return f.Run(ctx)

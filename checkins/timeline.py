@@ -1,0 +1,263 @@
+"""The check-in timeline read model: every check-in as a compact point, bucketed by hour.
+
+Why: the local store (FerretDB 1.24 on SQLite) uses no index but `_id` equality, so any time
+window over `homecheckins` reads the whole collection (minutes at a million events). The
+consumers therefore also keep the check-ins in documents found by `_id` alone:
+
+- `checkin_hours`: `{_id: "2026-11-26T13Z/p3/0", hour, partition, page, points: [point, ...]}`,
+  the check-ins of one UTC hour (by `checkinDate`) from one Kafka partition, at most
+  `PAGE_SIZE` per page. Points are lists in `POINT_FIELDS` order, kept as one JSON string.
+- `checkin_days`: `{_id: "2026-11-26/p3", day, partition, hours: {"13": {n, pages}},
+  minutes: {"1305": {n, byStatus: {status: n}}}}`: which pages exist and per-minute counts.
+- `checkin_partitions`: `{_id: 3}`, the partitions that have written days.
+
+Keyed by partition because one partition has one consumer at a time: these documents have a
+single writer, like `technicians` (keyed by staffCode, the message key). The day document is
+always recomputed from the hour's full pages, never incremented, so a redelivered batch (or one
+cut short by a crash between two writes) converges to the same documents.
+
+This module is pure: keys, point encoding, merging and the reader's plan.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+HOURS = "checkin_hours"
+DAYS = "checkin_days"
+PARTITIONS = "checkin_partitions"
+
+PAGE_SIZE = 500  # small pages: a batch rewrites only the hour's last one
+# A point is a list in POINT_FIELDS order, dates as epoch milliseconds; a page keeps its points
+# as one JSON string: FerretDB decodes every BSON value on its own (a page of 500 small
+# documents took it 20 ms to return), while one string costs it next to nothing.
+POINT_FIELDS = (
+    "_id",
+    "checkinLongitude",
+    "checkinLatitude",
+    "jobStatus",
+    "staffCode",
+    "orderNo",
+    "internetNo",
+    "checkinDate",
+    "storedAt",
+)
+ID, STATUS, DATE = 0, 3, 7
+DATES = {"checkinDate", "storedAt"}
+Doc = dict[str, Any]
+Point = list[Any]
+
+
+def utc(moment: datetime) -> datetime:
+    """Naive datetimes from a client without tz_aware are UTC, as BSON dates are."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def hour_of(moment: datetime) -> datetime:
+    return utc(moment).replace(minute=0, second=0, microsecond=0)
+
+
+def day_of(moment: datetime) -> datetime:
+    return utc(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def day_id(day: datetime, partition: int) -> str:
+    return f"{day:%Y-%m-%d}/p{partition}"
+
+
+def page_id(hour: datetime, partition: int, page: int) -> str:
+    return f"{hour:%Y-%m-%dT%H}Z/p{partition}/{page}"
+
+
+def partition_of(doc: Mapping[str, Any]) -> int:
+    return int((doc.get("source") or {}).get("partition") or 0)
+
+
+def to_millis(moment: datetime | None) -> int | None:
+    return None if moment is None else int(utc(moment).timestamp() * 1000)
+
+
+def from_millis(millis: int | None) -> datetime | None:
+    return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
+
+
+def to_point(doc: Mapping[str, Any]) -> Point:
+    return [to_millis(doc.get(f)) if f in DATES else doc.get(f) for f in POINT_FIELDS]
+
+
+def from_point(point: Point) -> Doc:
+    return {
+        field: from_millis(value) if field in DATES else value
+        for field, value in zip(POINT_FIELDS, point, strict=True)
+    }
+
+
+def encode_page(points: list[Point]) -> str:
+    return json.dumps(points, separators=(",", ":"), allow_nan=False)
+
+
+def decode_page(text: str) -> list[Point]:
+    return json.loads(text)
+
+
+def group_by_hour(docs: Iterable[Doc]) -> dict[tuple[datetime, int], dict[datetime, list[Doc]]]:
+    """Stored check-ins -> {(day, partition): {hour: [docs]}}."""
+    groups: dict[tuple[datetime, int], dict[datetime, list[Doc]]] = {}
+    for doc in docs:
+        when = doc["checkinDate"]
+        hours = groups.setdefault((day_of(when), partition_of(doc)), {})
+        hours.setdefault(hour_of(when), []).append(doc)
+    return groups
+
+
+@dataclass
+class Merged:
+    pages: list[list[Point]]
+    changed: set[int]  # numbers of the pages to write
+    added: list[Point]
+
+
+def merge_pages(pages: list[list[Point]], docs: Iterable[Doc]) -> Merged:
+    """The hour's pages with the check-ins not on them yet appended to the last page (a new
+    page when it is full)."""
+    known = {point[ID] for page in pages for point in page}
+    merged = Merged([list(page) for page in pages], set(), [])
+    for doc in docs:
+        if doc["_id"] in known:
+            continue
+        known.add(doc["_id"])
+        if not merged.pages or len(merged.pages[-1]) >= PAGE_SIZE:
+            merged.pages.append([])
+        point = to_point(doc)
+        merged.pages[-1].append(point)
+        merged.added.append(point)
+        merged.changed.add(len(merged.pages) - 1)
+    return merged
+
+
+def summarize_hour(day_doc: Doc, hour: datetime, pages: list[list[Point]]) -> Doc:
+    """The day document with this hour's entry and minute counts recomputed from all its pages."""
+    prefix = f"{hour:%H}"
+    minutes = {k: v for k, v in day_doc.get("minutes", {}).items() if not k.startswith(prefix)}
+    hours = {**day_doc.get("hours", {}), prefix: {"n": 0, "pages": len(pages)}}
+    return _count_in({**day_doc, "hours": hours, "minutes": minutes}, hour, pages)
+
+
+def add_to_hour(day_doc: Doc, hour: datetime, added: list[Point], page_count: int) -> Doc:
+    """The day document with `added` (points on no page before) counted into this hour."""
+    prefix = f"{hour:%H}"
+    entry = day_doc.get("hours", {}).get(prefix, {"n": 0})
+    hours = {**day_doc.get("hours", {}), prefix: {"n": entry["n"], "pages": page_count}}
+    minutes = {
+        k: {"n": v["n"], "byStatus": dict(v["byStatus"])}
+        for k, v in day_doc.get("minutes", {}).items()
+        if k.startswith(prefix)
+    }
+    others = {k: v for k, v in day_doc.get("minutes", {}).items() if not k.startswith(prefix)}
+    return _count_in({**day_doc, "hours": hours, "minutes": {**others, **minutes}}, hour, [added])
+
+
+def _count_in(day_doc: Doc, hour: datetime, pages: list[list[Point]]) -> Doc:
+    """Counts the points into the hour's `n` and their minutes (the documents are copies)."""
+    prefix = f"{hour:%H}"
+    minutes = day_doc["minutes"]
+    for page in pages:
+        for point in page:
+            minute = f"{from_millis(point[DATE]):%H%M}"
+            entry = minutes.setdefault(minute, {"n": 0, "byStatus": {}})
+            entry["n"] += 1
+            entry["byStatus"][point[STATUS]] = entry["byStatus"].get(point[STATUS], 0) + 1
+            day_doc["hours"][prefix]["n"] += 1
+    day_doc["minutes"] = dict(sorted(minutes.items()))
+    return day_doc
+
+
+def new_day(day: datetime, partition: int) -> Doc:
+    return {"_id": day_id(day, partition), "day": day, "partition": partition, "hours": {}}
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def days_between(start: datetime, end: datetime) -> list[datetime]:
+    """UTC days touching [start, end], newest first."""
+    days, day = [], day_of(end)
+    while day >= day_of(start):
+        days.append(day)
+        day -= timedelta(days=1)
+    return days
+
+
+@dataclass(frozen=True)
+class HourPages:
+    hour: datetime
+    partition: int
+    pages: int
+    count: int
+
+
+def hours_in_window(day_docs: Iterable[Doc], start: datetime, end: datetime) -> list[HourPages]:
+    """The stored hours overlapping [start, end], newest first."""
+    found = []
+    for doc in day_docs:
+        for hh, entry in doc.get("hours", {}).items():
+            hour = utc(doc["day"]) + timedelta(hours=int(hh))
+            if entry["pages"] and hour <= end and hour + timedelta(hours=1) > start:
+                found.append(HourPages(hour, doc["partition"], entry["pages"], entry["n"]))
+    return sorted(found, key=lambda h: (h.hour, h.partition), reverse=True)
+
+
+def minute_counts(day_docs: Iterable[Doc], start: datetime, end: datetime) -> dict[datetime, Doc]:
+    """{minute: {n, byStatus}} over all partitions, for the minutes in [start, end]."""
+    totals: dict[datetime, Doc] = {}
+    for doc in day_docs:
+        day = utc(doc["day"])
+        for hhmm, entry in doc.get("minutes", {}).items():
+            minute = day + timedelta(hours=int(hhmm[:2]), minutes=int(hhmm[2:]))
+            if minute + timedelta(minutes=1) <= start or minute > end:
+                continue
+            total = totals.setdefault(minute, {"n": 0, "byStatus": {}})
+            total["n"] += entry["n"]
+            for status, n in entry["byStatus"].items():
+                total["byStatus"][status] = total["byStatus"].get(status, 0) + n
+    return dict(sorted(totals.items()))
+
+
+def collect_points(
+    hours: list[HourPages],
+    fetch_page,
+    start: datetime,
+    end: datetime,
+    keep=None,
+    cap: int = 20_000,
+    read_cap: int = 200_000,
+) -> tuple[list[Doc], bool]:
+    """The check-ins in [start, end] that `keep` accepts, newest first, at most `cap`; the flag
+    says whether more were left out (over `cap`, or hours left unread after `read_cap` points).
+
+    `hours` comes from `hours_in_window` (newest first); `fetch_page(hour_pages, number)` returns
+    that page's points. Whole hours are read (an hour's pages are not in time order), so the
+    newest `cap` are exact.
+    """
+    rows: list[Doc] = []
+    read = 0
+    index = 0
+    while index < len(hours):
+        hour = hours[index].hour
+        while index < len(hours) and hours[index].hour == hour:
+            for number in range(hours[index].pages):
+                for point in fetch_page(hours[index], number):
+                    read += 1
+                    doc = from_point(point)
+                    when = utc(doc["checkinDate"])
+                    if start <= when <= end and (keep is None or keep(doc)):
+                        rows.append(doc)
+            index += 1
+        if len(rows) > cap or read >= read_cap:
+            break
+    rows.sort(key=lambda d: (utc(d["checkinDate"]), d["_id"]), reverse=True)
+    return rows[:cap], len(rows) > cap or index < len(hours)
