@@ -180,6 +180,37 @@ def new_day(day: datetime, partition: int) -> Doc:
     return {"_id": day_id(day, partition), "day": day, "partition": partition, "hours": {}}
 
 
+def documents_from_scratch(
+    points: Mapping[tuple[datetime, int], list[Point]],
+) -> tuple[list[Doc], list[Doc], list[Doc]]:
+    """The `checkin_hours`, `checkin_days` and `checkin_partitions` documents of a whole
+    history, from {(hour, partition): points} (for a rebuild or a bench)."""
+    pages: list[Doc] = []
+    days: dict[str, Doc] = {}
+    for (hour, partition), hour_points in sorted(points.items()):
+        chunks = [hour_points[i : i + PAGE_SIZE] for i in range(0, len(hour_points), PAGE_SIZE)]
+        for number, chunk in enumerate(chunks):
+            pages.append(
+                {
+                    "_id": page_id(hour, partition, number),
+                    "hour": hour,
+                    "partition": partition,
+                    "page": number,
+                    "points": encode_page(chunk),
+                }
+            )
+        key = day_id(day_of(hour), partition)
+        days[key] = summarize_hour(days.get(key) or new_day(day_of(hour), partition), hour, chunks)
+    partitions = [{"_id": p} for p in sorted({p for _, p in points})]
+    return pages, list(days.values()), partitions
+
+
+def add_points(into: dict[tuple[datetime, int], list[Point]], docs: Iterable[Doc]) -> None:
+    """Collect stored check-ins as points by (hour, partition), for `documents_from_scratch`."""
+    for doc in docs:
+        into.setdefault((hour_of(doc["checkinDate"]), partition_of(doc)), []).append(to_point(doc))
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Event sourcing: rebuild `technicians` and `orders` from `homecheckins`.
+"""Event sourcing: rebuild `technicians`, `orders` and the timeline from `homecheckins`.
 
 The same pure folds as the live path, in a different order (they are order-independent), so
 the result equals what the consumers built. New collections are built beside the old ones and
@@ -13,6 +13,7 @@ from itertools import islice
 
 from pymongo.database import Database
 
+from checkins import timeline
 from checkins.settings import Settings
 from consumers import store
 from consumers.projection import Doc, orders_after, technicians_after
@@ -23,13 +24,19 @@ CHUNK = 5000
 def rebuild(db: Database) -> dict[str, int]:
     technicians: dict[str, Doc] = {}
     orders: dict[str, Doc] = {}
+    points: dict = {}
     cursor = db.homecheckins.find()
     while docs := list(islice(cursor, CHUNK)):
         technicians.update(technicians_after(technicians, docs, {d["_id"] for d in docs}))
         orders.update(orders_after(orders, docs)[0])
+        timeline.add_points(points, docs)
     _swap_in(db, "technicians", technicians.values())
     _swap_in(db, "orders", orders.values())
-    return {"technicians": len(technicians), "orders": len(orders)}
+    pages, days, partitions = timeline.documents_from_scratch(points)
+    _swap_in(db, timeline.HOURS, pages)
+    _swap_in(db, timeline.DAYS, days)
+    _swap_in(db, timeline.PARTITIONS, partitions)
+    return {"technicians": len(technicians), "orders": len(orders), "timeline pages": len(pages)}
 
 
 def _swap_in(db: Database, name: str, docs) -> None:
@@ -42,7 +49,8 @@ def _swap_in(db: Database, name: str, docs) -> None:
         db.create_collection(temp)
     db.drop_collection(name)
     db[temp].rename(name)
-    store.ensure_indexes(db, (name,))
+    if name in store.INDEXES:
+        store.ensure_indexes(db, (name,))
 
 
 def rebuild_database(settings: Settings) -> dict[str, int]:
