@@ -18,6 +18,7 @@ from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
 from consumers.loop import CheckInConsumer
 from consumers.rebuild import rebuild_database
+from dashboard import queries
 from tests.waiting import wait_for
 
 
@@ -279,10 +280,14 @@ def test_rebuild_reproduces_the_read_models_exactly(isolated, mongo):
     live = {
         name: sorted(db[name].find(), key=lambda d: d["_id"]) for name in ("technicians", "orders")
     }
-    assert len(live["orders"]) == 17
-    assert rebuild_database(isolated) == {"technicians": 5, "orders": 17}
+    march = (datetime(2021, 2, 28, tzinfo=UTC), datetime(2021, 3, 30, tzinfo=UTC))
+    live_points, _ = queries.window_points(db, *march, cap=1000)
+    assert len(live["orders"]) == 17 and len(live_points) == sent
+    counts = rebuild_database(isolated)
+    assert (counts["technicians"], counts["orders"]) == (5, 17)
     for name, before in live.items():
         assert sorted(db[name].find(), key=lambda d: d["_id"]) == before, name
+    assert queries.window_points(db, *march, cap=1000)[0] == live_points
 
 
 def test_a_batch_touching_hundreds_of_orders_and_technicians_lands(isolated, mongo):
