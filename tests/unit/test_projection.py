@@ -12,12 +12,15 @@ from checkins.envelope import CheckInEvent
 from checkins.event import SAMPLE, CheckIn
 from consumers.projection import (
     HISTORY_LIMIT,
+    RECENT_LIMIT,
     Coordinates,
+    decode_recent,
     first_by_id,
     homecheckin_document,
     kafka_time,
     needs_exact_count,
     orders_after,
+    recent_order_numbers,
     status_notice,
     technicians_after,
     to_ms,
@@ -206,3 +209,76 @@ def test_an_order_history_keeps_only_the_latest_entries_whatever_the_order():
     assert later["o1"] == {**at_once, "updatedAt": later["o1"]["updatedAt"]}
     # An event older than everything kept changes nothing.
     assert orders_after({"o1": at_once}, [docs[0]]) == ({}, [])
+
+
+def test_a_technician_keeps_its_latest_checkins_and_orders_newest_first():
+    docs = [stored(minutes=i, order=f"o{i // 3}", lat=10 + i / 100) for i in range(60)]
+    tech = technicians_after({}, docs, {d["_id"] for d in docs})["s1"]
+    recent = decode_recent(tech["recent"])
+    assert [e["eventId"] for e in recent] == [d["_id"] for d in docs[::-1][:RECENT_LIMIT]]
+    newest = docs[-1]
+    assert recent[0] == {
+        "eventId": newest["_id"],
+        "jobStatus": newest["jobStatus"],
+        "orderNo": "o19",
+        "internetNo": newest["internetNo"],
+        "checkinLatitude": newest["checkinLatitude"],
+        "checkinLongitude": newest["checkinLongitude"],
+        "checkinDate": newest["checkinDate"],
+    }
+    # 60 check-ins on 20 orders: every order once, the most recently checked-in first.
+    assert recent_order_numbers(tech["recentOrders"]) == [f"o{i}" for i in range(19, -1, -1)]
+
+
+def test_recent_orders_are_ranked_by_their_latest_checkin_and_ties_by_event_id():
+    old_order_again = stored(minutes=100, order="o-old", event_id="b")
+    docs = [stored(minutes=i, order=f"o{i}") for i in range(RECENT_LIMIT + 5)]
+    docs += [stored(minutes=-50, order="o-old", event_id="a"), old_order_again]
+    docs += [stored(minutes=100, order="o-tie", event_id="c")]
+    tech = technicians_after({}, docs, {d["_id"] for d in docs})["s1"]
+    orders = recent_order_numbers(tech["recentOrders"])
+    assert orders[:2] == ["o-tie", "o-old"]  # same checkinDate: the greater event id first
+    assert orders[2:] == [f"o{i}" for i in range(RECENT_LIMIT + 4, 6, -1)]
+    assert len(orders) == RECENT_LIMIT
+
+
+def test_a_late_older_checkin_stays_out_of_a_full_recent_list_but_adds_its_order():
+    docs = [stored(minutes=i) for i in range(RECENT_LIMIT)]
+    tech = technicians_after({}, docs, {d["_id"] for d in docs})["s1"]
+    late = stored(minutes=-5, order="o-late", stored_minutes=9)
+    after = technicians_after({"s1": tech}, [late], {late["_id"]})["s1"]
+    assert after["recent"] == tech["recent"]
+    # All 20 kept check-ins are on o1: a second order still fits, after it.
+    assert recent_order_numbers(after["recentOrders"]) == ["o1", "o-late"]
+    assert after["checkinCount"] == RECENT_LIMIT + 1
+
+
+busy = st.lists(
+    st.builds(
+        lambda order, minutes: stored(order=f"o{order}", minutes=minutes),
+        st.integers(0, 30),
+        st.integers(0, 8),  # few distinct dates: ties are broken by event id
+    ),
+    min_size=1,
+    max_size=80,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(busy, st.randoms(use_true_random=False), st.integers(1, 9))
+def test_recent_lists_are_the_same_in_any_order_and_batching(docs, rng, size):
+    """More check-ins than RECENT_LIMIT on one technician: the cut is order-independent."""
+    all_at_once = fold([docs])[0]["s1"]
+    shuffled = docs[:]
+    rng.shuffle(shuffled)
+    batches = [shuffled[i : i + size] for i in range(0, len(shuffled), size)]
+    redelivered = batches + batches[:1]
+    assert fold(redelivered)[0]["s1"] == {
+        **all_at_once,
+        "checkinCount": len(docs) + len(batches[0]),
+    }
+    ranked = sorted(docs, key=lambda d: (d["checkinDate"], d["_id"]), reverse=True)
+    recent = decode_recent(all_at_once["recent"])
+    assert [e["eventId"] for e in recent] == [d["_id"] for d in ranked[:RECENT_LIMIT]]
+    latest_orders = list(dict.fromkeys(d["orderNo"] for d in ranked))[:RECENT_LIMIT]
+    assert recent_order_numbers(all_at_once["recentOrders"]) == latest_orders
