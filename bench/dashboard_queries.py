@@ -1,6 +1,11 @@
 """`make bench` section: the dashboard's map, overview and event-log queries at the issue's size
 (5,000 technicians, 1,000,000 check-ins), in a bench database of their own, dropped afterwards.
 
+The check-ins are stored twice, as the consumers store them: `homecheckins` (the events) and the
+timeline read model (checkins/timeline.py) that the time-window views read. The timeline is
+built here with the model's own pure functions, hour by hour, and inserted in bulk (the consumers'
+page-by-page writes would take far longer to seed a million).
+
 Loading a million documents into the local FerretDB (SQLite) takes long on a shared machine,
 so the check-in count has a knob: `--scale` (or env BENCH_DASHBOARD_SCALE), default 1.0 = the
 issue's size; technicians stay at 5,000 whatever the scale. The figures say which size they are.
@@ -23,14 +28,24 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.database import Database
 
+from checkins import timeline
 from checkins.settings import Settings, get_settings
-from dashboard import queries
-from dashboard.eventlog import SEARCH_FIELDS
-from dashboard.filters import Filters, mongo_filter, search_filter
+from consumers.projection import RECENT_LIMIT, recent_fields
+from dashboard import order_stats, queries
+from dashboard.eventlog import SEARCH_FIELDS, page_cap
+from dashboard.filters import (
+    Filters,
+    mongo_filter,
+    point_predicate,
+    search_predicate,
+    window_bounds,
+)
 
 TECHNICIANS = 5_000
 CHECKINS = 1_000_000
 BATCH = 5_000
+LEGACY_UP_TO = 200_000  # the homecheckins scan for comparison only up to this size (minutes at 1M)
+EVENT_PAGE = 200  # pages/events.py PAGE_SIZE
 SPAN = timedelta(days=7)
 STATUSES = ("assigned", "onroute", "homecheckedin", "inprogress", "completed", "cancelled")
 ZONE = "Asia/Bangkok"
@@ -59,7 +74,13 @@ def _checkin(i: int, now: datetime, total: int) -> dict[str, Any]:
     }
 
 
-def _technician(doc: dict[str, Any], count: int) -> dict[str, Any]:
+def _latest_of(i: int, now: datetime, total: int) -> list[dict[str, Any]]:
+    """The latest RECENT_LIMIT check-ins of check-in i's technician (i < TECHNICIANS)."""
+    stop = min(total, i + RECENT_LIMIT * TECHNICIANS)
+    return [_checkin(j, now, total) for j in range(i, stop, TECHNICIANS)]
+
+
+def _technician(doc: dict[str, Any], count: int, latest: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "_id": doc["staffCode"],
         "staffCode": doc["staffCode"],
@@ -71,6 +92,7 @@ def _technician(doc: dict[str, Any], count: int) -> dict[str, Any]:
         "lastSeen": doc["checkinDate"],
         "checkinCount": count,
         "updatedAt": doc["checkinDate"],
+        **recent_fields(None, latest),  # `recent`, `recentOrders`, as the consumers keep them
     }
 
 
@@ -85,6 +107,52 @@ def _order(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class TimelineSeed:
+    """Builds the timeline documents while the check-ins are generated newest first: an hour is
+    written once the generator has gone past it, so only an hour or two is held in memory."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.open: dict[tuple[datetime, int], list[dict[str, Any]]] = {}
+        self.days: dict[str, dict[str, Any]] = {}
+        self.pages = 0
+
+    def add(self, batch: list[dict[str, Any]]) -> None:
+        for (_, partition), hours in timeline.group_by_hour(batch).items():
+            for hour, docs in hours.items():
+                self.open.setdefault((hour, partition), []).extend(docs)
+        oldest = timeline.hour_of(min(d["checkinDate"] for d in batch))
+        self._write([key for key in self.open if key[0] > oldest])  # no older check-in left
+
+    def finish(self) -> None:
+        self._write(list(self.open))
+        self.db[timeline.DAYS].insert_many(list(self.days.values()), ordered=False)
+        partitions = sorted({d["partition"] for d in self.days.values()})
+        self.db[timeline.PARTITIONS].insert_many([{"_id": p} for p in partitions])
+
+    def _write(self, keys: list[tuple[datetime, int]]) -> None:
+        docs = []
+        for hour, partition in sorted(keys):
+            pages = timeline.merge_pages([], self.open.pop((hour, partition))).pages
+            docs += [
+                {
+                    "_id": timeline.page_id(hour, partition, number),
+                    "hour": hour,
+                    "partition": partition,
+                    "page": number,
+                    "points": timeline.encode_page(points),
+                }
+                for number, points in enumerate(pages)
+            ]
+            day = timeline.day_of(hour)
+            key = timeline.day_id(day, partition)
+            before = self.days.get(key) or timeline.new_day(day, partition)
+            self.days[key] = timeline.summarize_hour(before, hour, pages)
+        if docs:
+            self.db[timeline.HOURS].insert_many(docs, ordered=False)
+            self.pages += len(docs)
+
+
 def load(db: Database, checkins: int, now: datetime) -> dict[str, float]:
     """Fill the read models; returns how long each part took."""
     started = time.perf_counter()
@@ -92,9 +160,18 @@ def load(db: Database, checkins: int, now: datetime) -> dict[str, float]:
         batch = [_checkin(i, now, checkins) for i in range(first, min(first + BATCH, checkins))]
         db.homecheckins.insert_many(batch, ordered=False)
     loaded_checkins = time.perf_counter() - started
+    began = time.perf_counter()
+    seed = TimelineSeed(db)
+    for first in range(0, checkins, BATCH):
+        seed.add([_checkin(i, now, checkins) for i in range(first, min(first + BATCH, checkins))])
+    seed.finish()
+    loaded_timeline = time.perf_counter() - began
     newest = [_checkin(i, now, checkins) for i in range(min(TECHNICIANS, checkins))]
     per_staff = max(1, checkins // TECHNICIANS)
-    db.technicians.insert_many([_technician(d, per_staff) for d in newest], ordered=False)
+    db.technicians.insert_many(
+        [_technician(d, per_staff, _latest_of(i, now, checkins)) for i, d in enumerate(newest)],
+        ordered=False,
+    )
     orders = {d["orderNo"]: d for d in (_checkin(i, now, checkins) for i in range(0, checkins, 5))}
     for first in range(0, len(orders), BATCH):
         chunk = list(orders.values())[first : first + BATCH]
@@ -109,6 +186,8 @@ def load(db: Database, checkins: int, now: datetime) -> dict[str, float]:
     return {
         "load_checkins_s": round(loaded_checkins, 2),
         "load_checkins_per_s": round(checkins / loaded_checkins) if loaded_checkins else 0,
+        "load_timeline_s": round(loaded_timeline, 2),
+        "timeline_documents": {"hour pages": seed.pages, "days": len(seed.days)},
         "load_total_s": round(time.perf_counter() - started, 2),
     }
 
@@ -129,41 +208,60 @@ def _time(fn: Callable[[], Any], repeats: int) -> dict[str, Any]:
 
 
 def measure(
-    db: Database, now: datetime, repeats: int, only: list[str] | None = None
+    db: Database, now: datetime, repeats: int, only: list[str] | None = None, legacy: bool = False
 ) -> dict[str, dict[str, Any]]:
     def window(label: str, **extra) -> dict:
         return mongo_filter(Filters(window=label, **extra), now, ZONE)
 
-    five_min = {"checkinDate": {"$gte": now - timedelta(minutes=5)}}
+    def points(label: str, keep=None, cap: int | None = None):
+        """What the map and the event log read: the timeline's points of the window."""
+        start, end = window_bounds(Filters(window=label), now, ZONE)
+        return queries.window_points(db, start, end, keep, cap)
+
+    def last_minutes(minutes: int) -> dict:
+        return queries.minute_counts(db, now - timedelta(minutes=minutes), now)
+
+    onroute = point_predicate(Filters(statuses=("onroute",)))
     cases: dict[str, Callable[[], Any]] = {
         "map latest positions, 24 h": lambda: queries.latest_positions(db, window("24 hours")),
         "map latest positions, 7 d": lambda: queries.latest_positions(db, window("7 days")),
         "map latest, status + staff search": lambda: queries.latest_positions(
             db, window("7 days", statuses=("onroute",), staff="tech00")
         ),
-        "map all check-ins, 1 h": lambda: queries.checkins_in_window(db, window("1 hour")),
-        "map all check-ins, 24 h (capped)": lambda: queries.checkins_in_window(
-            db, window("24 hours")
-        ),
+        "map all check-ins, 1 h": lambda: points("1 hour"),
+        "map all check-ins, 24 h (capped)": lambda: points("24 hours"),
+        "map all check-ins, 7 d, jobStatus onroute (capped)": lambda: points("7 days", onroute),
         "refresh: events stored": lambda: queries.events_stored(db),
-        "overview: check-in times, 30 min (5-min count + chart)": lambda: queries.checkin_times(
-            db, now - timedelta(minutes=30)
-        ),
-        "count_documents, last 5 min (for comparison)": lambda: queries.count_checkins(
-            db, five_min
-        ),
+        "overview: per-minute counts, 30 min (chart)": lambda: last_minutes(30),
+        "overview: per-minute counts, last 5 min": lambda: last_minutes(5),
         "overview: active technicians 15 min": lambda: queries.active_technicians(
             db, now - timedelta(minutes=15)
         ),
         "overview: technicians by status": lambda: queries.status_breakdown(db),
+        # Live first (no stats document yet), then the sampler's recount writes one, then the
+        # overview's read of it.
+        "orders by status: live aggregate": lambda: order_stats.count_orders_by_status(db),
+        "orders by status: the sampler's recount": lambda: order_stats.recount(db)["counts"],
         "overview: orders by status": lambda: queries.orders_by_status(db),
-        "event log: first page, 7 d": lambda: queries.event_page(db, window("7 days"), 0, 200),
-        "event log: search orderNo": lambda: queries.event_page(
-            db, {**window("7 days"), **search_filter("ord0000042", SEARCH_FIELDS)}, 0, 200
+        "event log: first page, 7 d": lambda: points("7 days", cap=page_cap(0, EVENT_PAGE)),
+        "event log: search orderNo, 7 d": lambda: points(
+            "7 days",
+            search_predicate("ord0000042", SEARCH_FIELDS),
+            cap=page_cap(0, EVENT_PAGE),
+        ),
+        "event log: search matching nothing, 7 d (read limit)": lambda: points(
+            "7 days", search_predicate("no such order", SEARCH_FIELDS), cap=page_cap(0, EVENT_PAGE)
         ),
         "technician detail: recent check-ins": lambda: queries.recent_checkins_of(db, "tech0042"),
+        "technician detail: orders": lambda: queries.orders_of(db, "tech0042"),
         "order timeline": lambda: queries.order_timeline(db, "ord0000042"),
     }
+    if legacy:  # what the map's 1-hour view cost before the timeline: a homecheckins scan
+        cases["legacy scan for comparison: map all check-ins 1 h from homecheckins"] = lambda: (
+            queries.capped_find(
+                db, queries.CHECKINS, window("1 hour"), queries.LOG_FIELDS, queries.POINT_CAP
+            )
+        )
     chosen = {n: fn for n, fn in cases.items() if not only or any(o in n for o in only)}
     return {name: _time(fn, repeats) for name, fn in chosen.items()}
 
@@ -184,7 +282,7 @@ def run(
         loading = load(db, checkins, now)
         limit, queries.TIME_LIMIT_MS = queries.TIME_LIMIT_MS, None  # time them whole
         try:
-            figures = measure(db, now, repeats, only)
+            figures = measure(db, now, repeats, only, legacy=checkins <= LEGACY_UP_TO)
         finally:
             queries.TIME_LIMIT_MS = limit
     finally:
@@ -192,7 +290,10 @@ def run(
         client.close()
     return {
         "size": {"technicians": TECHNICIANS, "checkins": checkins, "scale": scale},
-        "caps": {"map points": queries.POINT_CAP, "technicians": queries.TECHNICIAN_CAP},
+        "caps": {
+            "map points": queries.POINT_CAP,
+            "technicians": queries.TECHNICIAN_CAP,
+        },
         "repeats": repeats,
         **loading,
         "queries": figures,

@@ -36,6 +36,18 @@ COLUMN_WIDTHS = {
 }
 
 
+def page_cap(page: int, page_size: int) -> int:
+    """How many newest rows to read for page `page` (0-based): the pages before it and itself.
+    The reader's flag for rows beyond this cap is the "next page exists" flag."""
+    return (max(page, 0) + 1) * page_size
+
+
+def one_page(rows: list[dict], page: int, page_size: int) -> list[dict]:
+    """Page `page` (0-based) of newest-first rows read with `page_cap`."""
+    first = max(page, 0) * page_size
+    return rows[first : first + page_size]
+
+
 def table(rows: Iterable[dict], now: datetime, zone_name: str) -> pd.DataFrame:
     records = [
         {

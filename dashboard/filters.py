@@ -1,8 +1,10 @@
-"""The map's and the event log's filters: pure values, their MongoDB filters and URL form."""
+"""The map's and the event log's filters: pure values, their MongoDB filters (technicians), their
+predicates on timeline points (check-ins) and their URL form."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -45,6 +47,61 @@ def time_bounds(filters: Filters, now: datetime, zone_name: str) -> tuple[dateti
         return since, until
     minutes = WINDOWS.get(filters.window, WINDOWS[DEFAULT_WINDOW])
     return now - timedelta(minutes=minutes), now + timedelta(minutes=1)
+
+
+def window_bounds(filters: Filters, now: datetime, zone_name: str) -> tuple[datetime, datetime]:
+    """[start, end] in UTC, both inclusive, for the timeline read model (`window_points`):
+    `time_bounds` with its open end moved back one millisecond, the timeline's resolution."""
+    since, until = time_bounds(filters, now, zone_name)
+    return since, until - timedelta(milliseconds=1)
+
+
+Row = Mapping[str, Any]
+Predicate = Callable[[Row], bool]
+
+
+def _needle(text: str) -> str:
+    return text.strip()[:MAX_SEARCH].lower()
+
+
+def _contains(needle: str, value: Any) -> bool:
+    return needle in ("" if value is None else str(value)).lower()
+
+
+def point_predicate(filters: Filters) -> Predicate | None:
+    """The jobStatus set and the staffCode search as a test on one check-in row (a timeline
+    point); None when neither is set. The time window is not in it: `window_bounds` is. User
+    text is only compared as plain text, it never reaches MongoDB."""
+    statuses = frozenset(str(s) for s in filters.statuses)
+    staff = _needle(filters.staff)
+    if not statuses and not staff:
+        return None
+
+    def keep(row: Row) -> bool:
+        if statuses and str(row.get("jobStatus")) not in statuses:
+            return False
+        return not staff or _contains(staff, row.get("staffCode"))
+
+    return keep
+
+
+def search_predicate(text: str, fields: tuple[str, ...]) -> Predicate | None:
+    """Any of `fields` contains `text`, case-insensitive (the event log's search box); None for
+    blank text."""
+    needle = _needle(text)
+    if not needle:
+        return None
+    return lambda row: any(_contains(needle, row.get(f)) for f in fields)
+
+
+def all_of(*predicates: Predicate | None) -> Predicate | None:
+    """The predicates that are set, all required; None when none is set."""
+    chosen = [p for p in predicates if p is not None]
+    if not chosen:
+        return None
+    if len(chosen) == 1:
+        return chosen[0]
+    return lambda row: all(p(row) for p in chosen)
 
 
 def contains_pattern(text: str) -> str | None:

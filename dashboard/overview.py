@@ -2,34 +2,38 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
 from checkins.event import zone
 from dashboard.formatting import as_utc
 
+MINUTE = timedelta(minutes=1)
+MinuteCounts = Mapping[datetime, Mapping[str, Any]]  # {minute (UTC): {n, byStatus}}
 
-def per_minute(times: Iterable[datetime], now: datetime, minutes: int, zone_name: str):
+
+def per_minute(counts: MinuteCounts, now: datetime, minutes: int, zone_name: str):
     """Check-ins per minute over the last `minutes` whole minutes (empty minutes included), as a
-    DataFrame indexed by local minute for st.bar_chart."""
-    end = as_utc(now).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    DataFrame indexed by local minute for st.bar_chart. `counts` is `queries.minute_counts`."""
+    end = as_utc(now).replace(second=0, microsecond=0) + MINUTE
     start = end - timedelta(minutes=minutes)
-    counts = Counter(
-        as_utc(t).replace(second=0, microsecond=0) for t in times if start <= as_utc(t) < end
-    )
+    by_minute = {as_utc(m): c["n"] for m, c in counts.items()}
     slots = [start + timedelta(minutes=i) for i in range(minutes)]
     tz = zone(zone_name)
     return pd.DataFrame(
-        {"check-ins": [counts.get(s, 0) for s in slots]},
+        {"check-ins": [by_minute.get(s, 0) for s in slots]},
         index=pd.Index([s.astimezone(tz).strftime("%H:%M") for s in slots], name="minute"),
     )
 
 
-def count_since(times: Iterable[datetime], since: datetime) -> int:
-    return sum(1 for t in times if as_utc(t) >= as_utc(since))
+def count_since(counts: MinuteCounts, since: datetime) -> int:
+    """Check-ins in the minutes that end after `since`: per-minute counts cannot split a minute,
+    so the minute holding `since` counts whole."""
+    limit = as_utc(since)
+    return sum(c["n"] for m, c in counts.items() if as_utc(m) + MINUTE > limit)
 
 
 def counts_frame(counts: dict[str, int], label: str) -> pd.DataFrame:

@@ -1,5 +1,6 @@
-"""Read-model queries. Each returns plain rows; filtering, grouping and limits run in the
-database, and every result the browser may get is capped."""
+"""Read-model queries. Each returns plain rows, and every result the browser may get is capped.
+Time windows over check-ins read the timeline read model (`window_points`, `minute_counts`):
+on the local store any filter on `homecheckins` but `_id` reads the whole collection."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ ORDERS = "orders"
 
 POINT_CAP = 20_000  # points one map layer sends to the browser
 TECHNICIAN_CAP = 10_000
-TIMES_CAP = 200_000  # check-in times fetched for the per-minute chart
 # Server-side time limit of one query (maxTimeMS), so a slow store makes the page say "took too
 # long" instead of piling up refreshes. None = no limit (the bench measures without one).
 TIME_LIMIT_MS: int | None = 20_000
@@ -36,7 +36,6 @@ MAP_FIELDS = {
 }
 LOG_FIELDS = {**MAP_FIELDS, "_id": 1, "storedAt": 1}
 TECHNICIAN_FIELDS = {**MAP_FIELDS, "checkinCount": 1}  # the count tells the map what arrived
-WINDOW_FIELDS = {**MAP_FIELDS, "storedAt": 1}
 
 
 def _limit() -> dict[str, int]:
@@ -62,10 +61,6 @@ def latest_positions(db: Database, query: dict, cap: int | None = None):
     return capped_find(db, TECHNICIANS, query, TECHNICIAN_FIELDS, cap or TECHNICIAN_CAP)
 
 
-def checkins_in_window(db: Database, query: dict, cap: int | None = None):
-    return capped_find(db, CHECKINS, query, WINDOW_FIELDS, cap or POINT_CAP)
-
-
 def events_stored(db: Database) -> int:
     """collStats' count: metadata on MongoDB and a row count on FerretDB, whose `count` command
     decodes every document (seconds at a million)."""
@@ -73,18 +68,6 @@ def events_stored(db: Database) -> int:
         return int(db.command("collStats", CHECKINS)["count"])
     except (OperationFailure, KeyError, TypeError, ValueError):
         return db[CHECKINS].estimated_document_count()
-
-
-def count_checkins(db: Database, query: dict, limit: int = 0) -> int:
-    options = {"limit": limit} if limit else {}
-    return db[CHECKINS].count_documents(query, **options, **_limit())
-
-
-def checkin_times(db: Database, since: datetime, cap: int = TIMES_CAP) -> list[datetime]:
-    cursor = db[CHECKINS].find(
-        {"checkinDate": {"$gte": since}}, {"_id": 0, "checkinDate": 1}, max_time_ms=TIME_LIMIT_MS
-    )
-    return [d["checkinDate"] for d in cursor.limit(cap) if "checkinDate" in d]
 
 
 def active_technicians(db: Database, since: datetime) -> int:
@@ -163,8 +146,9 @@ def order_timeline(db: Database, order_no: str) -> list[dict[str, Any]]:
 
 
 def _day_documents(db: Database, start: datetime, end: datetime) -> list[dict]:
-    """The `checkin_days` documents of [start, end]: one `_id` lookup per day and partition."""
-    partitions = [d["_id"] for d in db[timeline.PARTITIONS].find({}, max_time_ms=TIME_LIMIT_MS)]
+    """The `checkin_days` documents of [start, end]: one `_id` lookup per day and partition.
+    No time limit on these reads: `_id` lookups and a list of a few partitions never scan."""
+    partitions = [d["_id"] for d in db[timeline.PARTITIONS].find({})]
     found = []
     for day in timeline.days_between(start, end):
         for partition in partitions:

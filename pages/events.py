@@ -9,7 +9,14 @@ from pymongo.errors import PyMongoError
 
 from dashboard import clients, eventlog, queries
 from dashboard.entry import through_entry
-from dashboard.filters import WINDOWS, Filters, mongo_filter, search_filter
+from dashboard.filters import (
+    WINDOWS,
+    Filters,
+    all_of,
+    point_predicate,
+    search_predicate,
+    window_bounds,
+)
 from dashboard.formatting import store_problem
 
 through_entry()
@@ -33,19 +40,22 @@ statuses = c2.multiselect("jobStatus", options, key="ev_status")
 text = c3.text_input("Search orderNo, internetNo or staffCode", key="ev_search", max_chars=128)
 
 now = datetime.now(UTC)
-query = {
-    **mongo_filter(Filters(window=window, statuses=tuple(statuses)), now, tz),
-    **search_filter(text, eventlog.SEARCH_FIELDS),
-}
+# The timeline read model (no scan of homecheckins); filters and search test each point.
+filters = Filters(window=window, statuses=tuple(statuses))
+start, end = window_bounds(filters, now, tz)
+keep = all_of(point_predicate(filters), search_predicate(text, eventlog.SEARCH_FIELDS))
 page_col, _ = st.columns([1, 4])
 page = int(page_col.number_input("Page", min_value=1, value=1, step=1, key="ev_page")) - 1
 
 try:
-    rows, more = queries.event_page(db, query, page, PAGE_SIZE)
+    newest, more = queries.window_points(
+        db, start, end, keep, cap=eventlog.page_cap(page, PAGE_SIZE)
+    )
 except PyMongoError as exc:
     st.error(f"{store_problem(exc)}. Reload to retry.")
     st.stop()
 
+rows = eventlog.one_page(newest, page, PAGE_SIZE)
 frame = eventlog.table(rows, now, tz)
 first = page * PAGE_SIZE
 st.caption(
@@ -63,9 +73,7 @@ st.dataframe(
 
 if st.button("Prepare CSV of all filtered rows", key="ev_csv"):
     try:
-        all_rows, capped = queries.capped_find(
-            db, queries.CHECKINS, query, queries.LOG_FIELDS, CSV_CAP
-        )
+        all_rows, capped = queries.window_points(db, start, end, keep, cap=CSV_CAP)
     except PyMongoError as exc:
         st.error(f"{store_problem(exc)}.")
     else:

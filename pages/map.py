@@ -17,8 +17,10 @@ from dashboard.filters import (
     Filters,
     from_query_params,
     mongo_filter,
+    point_predicate,
     time_bounds,
     to_query_params,
+    window_bounds,
 )
 from dashboard.formatting import local_time, markdown_literal, store_problem
 from dashboard.page_state import remember, remembered, seed_widget
@@ -108,12 +110,12 @@ def replay_moment(since: datetime, until: datetime) -> datetime:
 def live_map() -> None:
     now = datetime.now(UTC)
     since, until = time_bounds(filters, now, tz)
-    query = mongo_filter(filters, now, tz)
     try:
         if layer == ml.LATEST and not replay:
-            found, capped = queries.latest_positions(db, query)
-        else:
-            found, capped = queries.checkins_in_window(db, query)
+            found, capped = queries.latest_positions(db, mongo_filter(filters, now, tz))
+        else:  # every check-in in the window: the timeline read model, not a homecheckins scan
+            start, end = window_bounds(filters, now, tz)
+            found, capped = queries.window_points(db, start, end, point_predicate(filters))
     except PyMongoError as exc:
         st.error(f"{store_problem(exc)}; the map retries on every refresh.")
         return

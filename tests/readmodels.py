@@ -1,7 +1,5 @@
-"""Writes read-model documents exactly as docs/architecture.md shapes them, so dashboard tests
-do not depend on the consumers. `write_checkins` applies events the way the projections do:
-every event into `homecheckins`, the newest per staffCode into `technicians`, the newest per
-orderNo (with its sorted history) into `orders`."""
+"""Check-in documents for tests, and `write_checkins`, which stores them through the consumers'
+write path so every read model (the check-in timeline included) holds them as in production."""
 
 from __future__ import annotations
 
@@ -10,6 +8,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from pymongo.database import Database
+
+from consumers.store import write_batch
 
 
 def checkin(
@@ -43,63 +43,12 @@ def checkin(
     }
 
 
-def technician_from(events: list[dict]) -> dict:
-    latest = max(events, key=lambda e: e["checkinDate"])
-    return {
-        "_id": latest["staffCode"],
-        "staffCode": latest["staffCode"],
-        "eventId": latest["_id"],
-        "jobStatus": latest["jobStatus"],
-        "orderNo": latest["orderNo"],
-        "internetNo": latest["internetNo"],
-        "checkinLatitude": latest["checkinLatitude"],
-        "checkinLongitude": latest["checkinLongitude"],
-        "checkinDate": latest["checkinDate"],
-        "location": latest["location"],
-        "firstSeen": min(e["checkinDate"] for e in events),
-        "lastSeen": latest["checkinDate"],
-        "checkinCount": len(events),
-        "updatedAt": datetime.now(UTC),
-    }
-
-
-def order_from(events: list[dict]) -> dict:
-    ordered = sorted(events, key=lambda e: e["checkinDate"])
-    latest = ordered[-1]
-    return {
-        "_id": latest["orderNo"],
-        "orderNo": latest["orderNo"],
-        "jobStatus": latest["jobStatus"],
-        "staffCode": latest["staffCode"],
-        "internetNo": latest["internetNo"],
-        "checkinDate": latest["checkinDate"],
-        "history": [
-            {
-                "eventId": e["_id"],
-                "jobStatus": e["jobStatus"],
-                "staffCode": e["staffCode"],
-                "checkinDate": e["checkinDate"],
-            }
-            for e in ordered
-        ],
-        "updatedAt": datetime.now(UTC),
-    }
-
-
 def write_checkins(db: Database, events: Iterable[dict]) -> list[dict]:
-    """Insert the events and (re)write the technicians and orders they touch."""
+    """Store the events through the consumers' own write path (`consumers.store.write_batch`):
+    `homecheckins`, `technicians`, `orders` and the check-in timeline, as a batch would."""
     events = list(events)
-    if not events:
-        return events
-    db.homecheckins.insert_many(events)
-    for key, build, collection in (
-        ("staffCode", technician_from, db.technicians),
-        ("orderNo", order_from, db.orders),
-    ):
-        names = {e[key] for e in events}
-        for name in names:
-            mine = list(db.homecheckins.find({key: name}))
-            collection.replace_one({"_id": name}, build(mine), upsert=True)
+    if events:
+        write_batch(db, events)
     return events
 
 

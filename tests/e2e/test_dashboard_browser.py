@@ -169,3 +169,17 @@ def test_map_shows_the_technicians_and_no_page_shows_an_exception(app_url, page)
         page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
         errors = page.locator('[data-testid="stException"]')
         assert errors.count() == 0, f"{title}: {errors.first.inner_text()}"
+
+    # Every check-in in the window, from the check-in timeline the consumers keep (by URL).
+    page.goto(f"{app_url}/?layer=All+check-ins+in+the+window&window=1+hour")
+    expect(page.get_by_text(f"{TECHNICIANS} check-ins on the map")).to_be_visible(timeout=60_000)
+    settled(page)
+    # The event log's search keeps the rows holding the text (one order here).
+    page.goto(f"{app_url}/events")
+    expect(page.get_by_text(f"Rows 1–{TECHNICIANS}, newest first")).to_be_visible(timeout=60_000)
+    search = page.get_by_label("Search orderNo, internetNo or staffCode")
+    search.fill("5960915_3")
+    search.press("Enter")
+    expect(page.get_by_text("Rows 1–1, newest first")).to_be_visible(timeout=30_000)
+    settled(page)
+    assert page.locator('[data-testid="stException"]').count() == 0

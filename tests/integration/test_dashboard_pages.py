@@ -1,5 +1,6 @@
 """Every dashboard page, run by Streamlit's AppTest against the real store and broker, with
-read-model documents written as docs/architecture.md shapes them (tests/readmodels.py)."""
+check-ins stored through the consumers' write path (tests/readmodels.py: `write_batch`), so the
+technicians, orders and check-in timeline read models hold them as in production."""
 
 from __future__ import annotations
 
@@ -174,6 +175,50 @@ def test_the_page_says_when_it_capped_the_points(board, monkeypatch):
     assert "Showing only the newest 5 matching technicians" in text(at)
 
 
+def test_all_checkins_layer_caps_its_points_newest_first_and_says_so(board, monkeypatch):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(
+        db, [checkin("s1", at=now - timedelta(minutes=m), order=f"o{m}") for m in range(8)]
+    )
+    monkeypatch.setattr(queries, "POINT_CAP", 5)
+    at = open_page()
+    at.sidebar.radio(key="map_layer_choice").set_value(ml.ALL_CHECKINS).run()
+    assert sorted(p["orderNo"] for p in points(at)) == ["o0", "o1", "o2", "o3", "o4"]
+    assert "Showing only the newest 5 matching check-ins" in text(at)
+    at.sidebar.text_input(key="map_staff").set_value("nobody").run()
+    assert points(at) == [] and "Showing only" not in text(at)
+
+
+def test_all_checkins_layer_filters_each_checkin_by_status_staff_and_window(board):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(
+        db,
+        [
+            checkin("Alpha1", at=now - timedelta(minutes=50), status="onroute", order="a1"),
+            checkin("Alpha1", at=now - timedelta(minutes=5), status="completed", order="a2"),
+            checkin("beta2", at=now - timedelta(minutes=3), status="onroute", order="b1"),
+            checkin("beta2", at=now - timedelta(hours=30), status="onroute", order="b0"),
+        ],
+    )
+    at = open_page()
+    at.sidebar.radio(key="map_layer_choice").set_value(ml.ALL_CHECKINS).run()
+    assert sorted(p["orderNo"] for p in points(at)) == ["a1", "a2", "b1"]  # 24 hours
+    at.sidebar.multiselect(key="map_status").set_value(["onroute"]).run()
+    assert sorted(p["orderNo"] for p in points(at)) == ["a1", "b1"]
+    at.sidebar.text_input(key="map_staff").set_value("ALPHA").run()  # case-insensitive contains
+    assert [p["orderNo"] for p in points(at)] == ["a1"]
+    at.sidebar.selectbox(key="map_window").set_value("15 min").run()
+    assert points(at) == []
+    at.sidebar.text_input(key="map_staff").set_value("").run()
+    assert [p["orderNo"] for p in points(at)] == ["b1"]
+    at.sidebar.selectbox(key="map_window").set_value("3 days").run()
+    assert sorted(p["orderNo"] for p in points(at)) == ["a1", "b0", "b1"]
+    assert "3 check-ins on the map" in text(at)
+    assert not at.exception
+
+
 def test_replay_shows_the_checkins_up_to_the_slider_moment(board):
     _, db = board
     now = datetime.now(UTC)
@@ -333,9 +378,7 @@ def test_a_date_range_of_local_days_filters_the_map(board):
 def test_event_log_is_paged(board):
     _, db = board
     now = datetime.now(UTC)
-    db.homecheckins.insert_many(
-        [checkin(f"p{i:03d}", at=now - timedelta(seconds=i)) for i in range(205)]
-    )
+    write_checkins(db, [checkin(f"p{i:03d}", at=now - timedelta(seconds=i)) for i in range(205)])
     at = open_page("pages/events.py")
     first = at.dataframe[0].value
     assert len(first) == 200 and first.loc[0, "staffCode"] == "p000"
@@ -346,33 +389,39 @@ def test_event_log_is_paged(board):
     assert "more on the next page" not in text(at)
 
 
-def test_a_query_over_its_time_limit_is_named_and_the_page_survives(board, monkeypatch):
+def test_a_query_over_its_time_limit_is_named_and_the_window_views_do_not_scan(board, monkeypatch):
     _, db = board
     now = datetime.now(UTC)
-    db.homecheckins.insert_many(
-        [checkin(f"s{i}", at=now - timedelta(seconds=i)) for i in range(3000)]
-    )
-    monkeypatch.setattr(queries, "TIME_LIMIT_MS", 1)  # reading 3,000 documents takes longer
+    write_checkins(db, [checkin(f"s{i}", at=now - timedelta(seconds=i)) for i in range(3000)])
+    monkeypatch.setattr(queries, "TIME_LIMIT_MS", 1)  # reading 3,000 technicians takes longer
     at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["layer"] = ml.ALL_CHECKINS
     at.run()
     assert not at.exception
     assert "MongoDB took too long to answer (ExecutionTimeout)" in text(at)
+    assert not at.get("deck_gl_json_chart")  # the error instead of a map
+    # The check-ins in a window come from the timeline (lookups by _id): no limit to hit.
+    at.sidebar.radio(key="map_layer_choice").set_value(ml.ALL_CHECKINS).run()
+    assert len(points(at)) == 3000
+    assert "took too long" not in text(at)
     at.switch_page("pages/events.py").run()
     assert not at.exception
-    assert "MongoDB took too long to answer (ExecutionTimeout)" in text(at)
+    assert list(at.dataframe[0].value["staffCode"][:3]) == ["s0", "s1", "s2"]
+    assert "took too long" not in text(at)
 
 
-def test_overview_keeps_the_fast_figures_when_the_event_scan_is_too_slow(board, monkeypatch):
+def test_overview_counts_recent_checkins_from_the_timeline_when_a_scan_is_too_slow(
+    board, monkeypatch
+):
     _, db = board
     now = datetime.now(UTC)
-    db.homecheckins.insert_many(
-        [checkin(f"s{i}", at=now - timedelta(seconds=i)) for i in range(3000)]
-    )
-    write_checkins(db, [checkin("t1", at=now)])
-    monkeypatch.setattr(queries, "TIME_LIMIT_MS", 1)
+    recent = [checkin(f"r{i}", at=now - timedelta(seconds=30)) for i in range(1000)]
+    old = [checkin(f"o{i}", at=now - timedelta(hours=2)) for i in range(2000)]
+    write_checkins(db, recent + old)
+    monkeypatch.setattr(queries, "TIME_LIMIT_MS", 1)  # counting 3,000 technicians takes longer
     at = open_page("pages/overview.py")
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Check-ins, last 5 min"] == "-"
-    assert metrics["Events stored"] == "3,001"  # collStats: no scan, no time limit
+    assert metrics["Check-ins, last 5 min"] == "1,000"
+    assert metrics["Events stored"] == "3,000"  # collStats: no scan, no time limit
+    assert metrics["Active technicians (15 min)"] == "-"
     assert "MongoDB took too long to answer" in text(at)
+

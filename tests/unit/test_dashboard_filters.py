@@ -10,12 +10,16 @@ from dashboard.filters import (
     DEFAULT_WINDOW,
     WINDOWS,
     Filters,
+    all_of,
     contains_pattern,
     from_query_params,
     mongo_filter,
+    point_predicate,
     search_filter,
+    search_predicate,
     time_bounds,
     to_query_params,
+    window_bounds,
 )
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -72,6 +76,90 @@ def test_search_filter_ors_the_fields():
         ]
     }
     assert search_filter("  ", ("orderNo",)) == {}
+
+
+def point(staff="tech001", status="onroute", order="ord-1", internet="8850049302") -> dict:
+    """A check-in row as queries.window_points returns it (timeline.POINT_FIELDS)."""
+    return {
+        "_id": "e1",
+        "checkinLongitude": 100.5,
+        "checkinLatitude": 13.7,
+        "jobStatus": status,
+        "staffCode": staff,
+        "orderNo": order,
+        "internetNo": internet,
+        "checkinDate": NOW,
+        "storedAt": NOW,
+    }
+
+
+MS = timedelta(milliseconds=1)
+
+
+def test_window_bounds_end_one_millisecond_before_the_open_end():
+    f = Filters(window=DATE_RANGE, start_day=date(2026, 3, 1), end_day=date(2026, 3, 1))
+    start, end = window_bounds(f, NOW, TZ)
+    assert start == datetime(2026, 2, 28, 17, 0, tzinfo=UTC)
+    assert end == datetime(2026, 3, 1, 16, 59, 59, 999000, tzinfo=UTC)
+    start, end = window_bounds(Filters(window="1 hour"), NOW, TZ)
+    assert (start, end) == (NOW - timedelta(hours=1), time_bounds(Filters(), NOW, TZ)[1] - MS)
+
+
+def test_no_status_and_no_staff_search_means_no_predicate():
+    assert point_predicate(Filters()) is None
+    assert point_predicate(Filters(staff="   ")) is None
+    assert search_predicate("  ", ("orderNo",)) is None
+    assert all_of(None, None) is None
+
+
+def test_point_predicate_keeps_the_chosen_statuses_and_staff_containing_the_text():
+    keep = point_predicate(Filters(statuses=("onroute", "completed"), staff=" ECH00 "))
+    assert keep(point(staff="tech001", status="onroute"))
+    assert keep(point(staff="xTech00y", status="completed"))  # case-insensitive contains
+    assert not keep(point(staff="tech001", status="homecheckedin"))
+    assert not keep(point(staff="tec_h00", status="onroute"))
+    assert not keep(point(staff=None, status="onroute"))
+    only_status = point_predicate(Filters(statuses=('{"$exists": true}',)))
+    assert only_status(point(status='{"$exists": true}'))
+    assert not only_status(point(status="onroute"))
+
+
+@pytest.mark.parametrize("text", ['{"$ne": null}', "$where", ".*", "^(a+)+$", "[", "\\", "."])
+def test_operator_and_regex_text_is_matched_literally(text):
+    keep = point_predicate(Filters(staff=text))
+    assert keep(point(staff=f"xx{text}yy"))
+    assert not keep(point(staff="something else"))
+
+
+@given(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
+)
+def test_staff_predicate_agrees_with_the_mongodb_regex_filter(text, staff):
+    """The map's point filter keeps exactly what the `$regex` filter on technicians keeps."""
+    keep = point_predicate(Filters(staff=text))
+    pattern = contains_pattern(text)
+    expected = pattern is None or re.search(pattern, staff, re.IGNORECASE) is not None
+    assert (keep is None or keep(point(staff=staff))) == expected
+
+
+def test_search_predicate_finds_the_text_in_any_of_the_fields():
+    keep = search_predicate("59609", ("orderNo", "internetNo", "staffCode"))
+    assert keep(point(order="5960915_1"))
+    assert keep(point(internet="x59609"))
+    assert keep(point(staff="S59609"))
+    assert not keep(point())
+    assert search_predicate("ORD-1", ("orderNo",))(point(order="xord-1x"))
+
+
+def test_all_of_requires_every_predicate_that_is_set():
+    staff = point_predicate(Filters(staff="tech"))
+    order = search_predicate("ord-2", ("orderNo",))
+    keep = all_of(staff, None, order)
+    assert keep(point(staff="tech9", order="ord-2"))
+    assert not keep(point(staff="tech9", order="ord-1"))
+    assert not keep(point(staff="x", order="ord-2"))
+    assert all_of(None, staff) is staff
 
 
 def test_filters_round_trip_through_the_url():

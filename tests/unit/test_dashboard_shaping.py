@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from markdown_it import MarkdownIt  # CommonMark, like the remark parser Streamlit renders with
 from pymongo.errors import NetworkTimeout, OperationFailure, ServerSelectionTimeoutError
 
-from dashboard.eventlog import csv_bytes, table, timeline_table
+from dashboard.eventlog import csv_bytes, one_page, page_cap, table, timeline_table
 from dashboard.formatting import age, escape, local_time, markdown_literal, store_problem
 from dashboard.kafka_status import partition_lag, total_lag
 from dashboard.overview import count_since, counts_frame, per_minute
@@ -29,11 +29,21 @@ def test_naive_store_dates_are_read_as_utc():
     assert escape(None) == "" and escape("a&b") == "a&amp;b"
 
 
+def minutes(*pairs: tuple[datetime, int]) -> dict[datetime, dict]:
+    """What queries.minute_counts returns: {minute (UTC): {n, byStatus}}."""
+    return {m: {"n": n, "byStatus": {"onroute": n}} for m, n in pairs}
+
+
 def test_per_minute_counts_every_minute_including_empty_ones():
-    times = [NOW, NOW - timedelta(seconds=10), NOW - timedelta(minutes=2), NOW - timedelta(hours=1)]
-    frame = per_minute(times, NOW, 5, "UTC")
+    counts = minutes(
+        (datetime(2026, 3, 1, 12, 0, tzinfo=UTC), 2),
+        (datetime(2026, 3, 1, 11, 58, tzinfo=UTC), 1),
+        (datetime(2026, 3, 1, 11, 0, tzinfo=UTC), 7),  # outside the chart
+    )
+    frame = per_minute(counts, NOW, 5, "UTC")
     assert list(frame.index) == ["11:56", "11:57", "11:58", "11:59", "12:00"]
     assert list(frame["check-ins"]) == [0, 0, 1, 0, 2]
+    assert list(per_minute(counts, NOW, 2, "Asia/Bangkok").index) == ["18:59", "19:00"]
 
 
 def test_counts_frame_sorts_biggest_first():
@@ -82,9 +92,25 @@ def test_lag_is_end_minus_committed_and_uncommitted_partitions_count_whole():
     assert total_lag({}, {}, {}) == 0
 
 
-def test_count_since_counts_times_at_or_after_the_moment():
-    times = [NOW, NOW - timedelta(minutes=5), NOW - timedelta(minutes=5, seconds=1)]
-    assert count_since(times, NOW - timedelta(minutes=5)) == 2
+def test_count_since_counts_the_minutes_that_end_after_the_moment():
+    counts = minutes(
+        (datetime(2026, 3, 1, 12, 0, tzinfo=UTC), 2),
+        (datetime(2026, 3, 1, 11, 55, tzinfo=UTC), 3),  # holds NOW - 5 min: counts whole
+        (datetime(2026, 3, 1, 11, 54, tzinfo=UTC), 4),  # ended before it
+    )
+    assert count_since(counts, NOW - timedelta(minutes=5)) == 5
+    assert count_since(counts, datetime(2026, 3, 1, 11, 55, tzinfo=UTC)) == 5
+    assert count_since(counts, datetime(2026, 3, 1, 11, 54, 59, tzinfo=UTC)) == 9
+    assert count_since({}, NOW) == 0
+
+
+def test_an_event_page_is_a_slice_of_the_newest_rows_read_up_to_its_cap():
+    rows = [{"_id": str(i)} for i in range(7)]  # newest first, as window_points returns them
+    assert page_cap(0, 3) == 3 and page_cap(2, 3) == 9
+    assert [r["_id"] for r in one_page(rows[: page_cap(0, 3)], 0, 3)] == ["0", "1", "2"]
+    assert [r["_id"] for r in one_page(rows, 1, 3)] == ["3", "4", "5"]
+    assert [r["_id"] for r in one_page(rows, 2, 3)] == ["6"]
+    assert one_page(rows, 5, 3) == []
 
 
 def test_store_problems_are_named_for_people():
