@@ -4,6 +4,9 @@ Every few seconds it reads the offsets of every consumer group on the check-in t
 configured group, even before it exists) and stores them in MongoDB (`lag_samples`, see
 `dashboard.lag_history`), so the lag page has a trend and a Burrow window the moment it opens.
 `python -m stack up/run` starts it as the `lag-sampler` service.
+
+It also recounts the orders by status in a thread of its own (`dashboard.order_stats`), so the
+overview reads one small document instead of scanning `orders`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from checkins.settings import Settings, get_settings
-from dashboard import lag_history
+from dashboard import lag_history, order_stats
 from dashboard.kafka_offsets import LagReadError, admin_client, groups_on_topics, snapshot
 
 log = logging.getLogger("lag-sampler")
@@ -28,7 +31,12 @@ PRUNE_EVERY_S = 60.0
 
 
 class Sampler:
-    def __init__(self, settings: Settings, extra_groups: list[str] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        extra_groups: list[str] | None = None,
+        orders_every: float = order_stats.MIN_INTERVAL_S,
+    ):
         self.settings = settings
         self.topics = [settings.checkin_topic, settings.checkin_dlq_topic, settings.status_topic]
         self.admin = admin_client(settings)
@@ -40,6 +48,7 @@ class Sampler:
         self._pruned_at = 0.0
         self._indexed = False
         self._warned: dict[str, str] = {}
+        self.orders_every = orders_every
 
     def once(self) -> int:
         """One sampling round; returns how many group samples were stored."""
@@ -78,6 +87,13 @@ class Sampler:
         return len(snaps)
 
     def run(self, interval: float, stop: threading.Event) -> None:
+        counter = threading.Thread(
+            target=order_stats.keep_counting,
+            args=(self.db, stop, self.orders_every),
+            name="order-stats",
+            daemon=True,
+        )
+        counter.start()
         while not stop.is_set():
             started = time.monotonic()
             try:
@@ -89,6 +105,7 @@ class Sampler:
                 # The exception text may carry the connection string's host list, never shown.
                 log.warning("MongoDB: %s; retrying in %.0f s", type(exc).__name__, interval)
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        counter.join(timeout=5)  # a recount under way is cut short with the process
 
     def close(self) -> None:
         self.mongo.close()
@@ -99,12 +116,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--group", action="append", help="also sample this group (repeatable)")
     parser.add_argument("--once", action="store_true", help="take one sample and exit")
+    parser.add_argument(
+        "--orders-every",
+        type=float,
+        default=order_stats.MIN_INTERVAL_S,
+        help="least seconds between two recounts of the orders by status",
+    )
     args = parser.parse_args(argv)
-    if args.interval <= 0:
-        parser.error("--interval must be positive")
+    if args.interval <= 0 or args.orders_every <= 0:
+        parser.error("--interval and --orders-every must be positive")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-    sampler = Sampler(get_settings(), args.group)
+    sampler = Sampler(get_settings(), args.group, args.orders_every)
     try:
         if args.once:
             print(f"stored {sampler.once()} group samples")

@@ -13,6 +13,8 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from checkins import timeline
+from consumers.projection import decode_recent, recent_order_numbers
+from dashboard import order_stats
 
 CHECKINS = "homecheckins"
 TECHNICIANS = "technicians"
@@ -84,8 +86,14 @@ def status_breakdown(db: Database) -> dict[str, int]:
     return _group_count(db, TECHNICIANS, "jobStatus")
 
 
-def orders_by_status(db: Database) -> dict[str, int]:
-    return _group_count(db, ORDERS, "jobStatus")
+def orders_by_status(db: Database) -> tuple[dict[str, int], datetime | None]:
+    """Orders by jobStatus and when they were counted: the lag sampler's recount (one `_id`
+    read, see dashboard/order_stats.py); without one (no sampler running), the live aggregate,
+    a scan of `orders`, with None for "now"."""
+    stats = order_stats.read(db)
+    if stats is not None:
+        return order_stats.counts_of(stats), stats.get("at")
+    return order_stats.count_orders_by_status(db, TIME_LIMIT_MS), None
 
 
 def known_statuses(db: Database) -> list[str]:
@@ -97,18 +105,25 @@ def technician(db: Database, staff_code: str) -> dict | None:
 
 
 def recent_checkins_of(db: Database, staff_code: str, limit: int = 20) -> list[dict]:
-    rows, _ = capped_find(db, CHECKINS, {"staffCode": str(staff_code)}, LOG_FIELDS, limit)
-    return rows
+    """The technician's latest check-ins, newest first, from its `technicians` document (which
+    keeps the latest 20): one `_id` lookup, no scan of `homecheckins`."""
+    tech = db[TECHNICIANS].find_one({"_id": str(staff_code)}, {"recent": 1})
+    return [
+        {"_id": e["eventId"], "staffCode": str(staff_code), **e}
+        for e in decode_recent((tech or {}).get("recent"))[:limit]
+    ]
 
 
 def orders_of(db: Database, staff_code: str, limit: int = 20) -> list[dict]:
-    cursor = (
-        db[ORDERS]
-        .find({"staffCode": str(staff_code)}, {"history": 0}, max_time_ms=TIME_LIMIT_MS)
-        .sort("checkinDate", DESCENDING)
-        .limit(limit)
-    )
-    return list(cursor)
+    """The orders the technician checked in on last, most recent first (its document's
+    `recentOrders`), each read by `_id`: one lookup per order, as `$in` would scan `orders`."""
+    tech = db[TECHNICIANS].find_one({"_id": str(staff_code)}, {"recentOrders": 1})
+    found = []
+    for order_no in recent_order_numbers((tech or {}).get("recentOrders"))[:limit]:
+        order = db[ORDERS].find_one({"_id": order_no}, {"history": 0})
+        if order is not None:  # written just after the technician: there in a moment
+            found.append(order)
+    return found
 
 
 def event_page(db: Database, query: dict, page: int, page_size: int) -> tuple[list[dict], bool]:
@@ -119,8 +134,10 @@ def event_page(db: Database, query: dict, page: int, page_size: int) -> tuple[li
 def order_timeline(db: Database, order_no: str) -> list[dict[str, Any]]:
     """The order's status history from `orders`; from its events when the order has no document."""
     order = db[ORDERS].find_one({"_id": str(order_no)})
-    if order and order.get("history"):
-        return list(order["history"])
+    if order is not None:
+        return list(order.get("history") or [])
+    # No order document (not projected yet, or a database that never had one): read its
+    # events. A scan of `homecheckins` on the local store, so only when the order is missing.
     rows = list(
         db[CHECKINS]
         .find(

@@ -9,7 +9,7 @@ from pymongo.errors import PyMongoError
 
 from dashboard import clients, kafka_status, queries
 from dashboard.entry import through_entry
-from dashboard.formatting import store_problem
+from dashboard.formatting import local_time, store_problem
 from dashboard.overview import count_since, counts_frame, per_minute
 
 through_entry()
@@ -87,15 +87,19 @@ def show_store_figures(db, now: datetime) -> None:
         st.subheader("Check-ins per minute")
         st.bar_chart(per_minute(counts, now, int(chart_minutes), tz))
     left, right = st.columns(2)
-    for column, title, read in (
-        (left, "Technicians by jobStatus", queries.status_breakdown),
-        (right, "Orders by status", queries.orders_by_status),
-    ):
-        with column:
-            st.subheader(title)
-            counts = figure(read, db)
-            if counts is not None:
-                st.dataframe(counts_frame(counts, "jobStatus"), hide_index=True)
+    with left:
+        st.subheader("Technicians by jobStatus")
+        technicians = figure(queries.status_breakdown, db)
+        if technicians is not None:
+            st.dataframe(counts_frame(technicians, "jobStatus"), hide_index=True)
+    with right:
+        st.subheader("Orders by status")
+        orders = figure(queries.orders_by_status, db)
+        if orders is not None:
+            by_status, as_of = orders
+            st.dataframe(counts_frame(by_status, "jobStatus"), hide_index=True)
+            # The lag sampler recounts every minute or so (a scan); live only without it.
+            st.caption(f"as of {local_time(as_of, tz)}" if as_of else "counted live just now")
 
 
 overview()

@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 from checkins.event import zone
 from checkins.settings import Settings, get_settings
 from dashboard import map_layers as ml
-from dashboard import queries
+from dashboard import order_stats, queries
+from dashboard.formatting import local_time
 from stack.paths import ROOT
 from tests.readmodels import checkin, spread, write_checkins
 
@@ -425,3 +426,45 @@ def test_overview_counts_recent_checkins_from_the_timeline_when_a_scan_is_too_sl
     assert metrics["Active technicians (15 min)"] == "-"
     assert "MongoDB took too long to answer" in text(at)
 
+
+def test_overview_shows_orders_by_status_as_of_the_samplers_last_recount(board):
+    settings, db = board
+    now = datetime.now(UTC)
+    write_checkins(db, spread(5, now=now))  # orders: onroute 2, homecheckedin 2, completed 1
+    at = open_page("pages/overview.py")
+    assert at.dataframe[1].value.set_index("jobStatus")["count"].to_dict() == {
+        "onroute": 2,
+        "homecheckedin": 2,
+        "completed": 1,
+    }
+    assert "counted live just now" in text(at)  # no sampler: the live aggregate
+
+    stats = order_stats.recount(db)  # what the lag sampler's thread does
+    write_checkins(db, [checkin("late", at=now, status="cancelled", order="o-late")])
+    at = open_page("pages/overview.py")
+    shown = at.dataframe[1].value.set_index("jobStatus")["count"].to_dict()
+    assert shown == {"onroute": 2, "homecheckedin": 2, "completed": 1}  # as counted, not live
+    assert f"as of {local_time(stats['at'], settings.checkin_timezone)}" in text(at)
+
+
+def test_clicking_a_technician_shows_its_recent_checkins_and_orders(board):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(
+        db,
+        [
+            checkin("tech-a", at=now - timedelta(minutes=m), status=s, order=f"o{m // 2}")
+            for m, s in enumerate(["completed", "onroute", "homecheckedin", "assigned"])
+        ],
+    )
+    at = open_page()
+    at.session_state["map_picked"] = "tech-a"  # what a click on its point sets
+    at.run()
+    assert not at.exception
+    recent, orders = (d.value for d in at.dataframe[-2:])
+    assert list(recent["status"]) == ["completed", "onroute", "homecheckedin", "assigned"]
+    assert list(recent["order"]) == ["o0", "o0", "o1", "o1"]
+    assert orders.to_dict("records") == [
+        {"order": "o0", "status": "completed"},
+        {"order": "o1", "status": "homecheckedin"},
+    ]
