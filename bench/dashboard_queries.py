@@ -126,7 +126,8 @@ class TimelineSeed:
 
     def finish(self) -> None:
         self._write(list(self.open))
-        self.db[timeline.DAYS].insert_many(list(self.days.values()), ordered=False)
+        days = [timeline.store_day(d) for d in self.days.values()]
+        self.db[timeline.DAYS].insert_many(days, ordered=False)
         partitions = sorted({d["partition"] for d in self.days.values()})
         self.db[timeline.PARTITIONS].insert_many([{"_id": p} for p in partitions])
 

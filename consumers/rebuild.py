@@ -34,7 +34,7 @@ def rebuild(db: Database) -> dict[str, int]:
     _swap_in(db, "orders", orders.values())
     pages, days, partitions = timeline.documents_from_scratch(points)
     _swap_in(db, timeline.HOURS, pages)
-    _swap_in(db, timeline.DAYS, days)
+    _swap_in(db, timeline.DAYS, [timeline.store_day(d) for d in days])
     _swap_in(db, timeline.PARTITIONS, partitions)
     return {"technicians": len(technicians), "orders": len(orders), "timeline pages": len(pages)}
 

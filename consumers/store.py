@@ -123,7 +123,8 @@ def write_timeline(db: Database, stored: list[Doc], new_ids: set[str]) -> None:
     already on one."""
     for (day, partition), hours in timeline.group_by_hour(stored).items():
         day_key = timeline.day_id(day, partition)
-        before = db[timeline.DAYS].find_one({"_id": day_key})
+        stored_day = db[timeline.DAYS].find_one({"_id": day_key})
+        before = None if stored_day is None else timeline.load_day(stored_day)
         if before is None:
             _insert_ignoring_duplicate(db[timeline.PARTITIONS], {"_id": partition})
         day_doc = before or timeline.new_day(day, partition)
@@ -148,7 +149,9 @@ def write_timeline(db: Database, stored: list[Doc], new_ids: set[str]) -> None:
             else:
                 day_doc = timeline.summarize_hour(day_doc, hour, merged.pages)
         if day_doc != before:
-            db[timeline.DAYS].replace_one({"_id": day_key}, day_doc, upsert=True)
+            db[timeline.DAYS].replace_one(
+                {"_id": day_key}, timeline.store_day(day_doc), upsert=True
+            )
 
 
 def read_pages(db: Database, hour, partition: int, first: int, count: int) -> list[list]:

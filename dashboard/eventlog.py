@@ -48,6 +48,12 @@ def one_page(rows: list[dict], page: int, page_size: int) -> list[dict]:
     return rows[first : first + page_size]
 
 
+def read_stopped_early(rows: list[dict], cap: int, more: bool) -> bool:
+    """`window_points` flagged more but found fewer than `cap`: it stopped at its read limit, so
+    the older part of the window was not searched (not "the next page has rows")."""
+    return more and len(rows) < cap
+
+
 def table(rows: Iterable[dict], now: datetime, zone_name: str) -> pd.DataFrame:
     records = [
         {

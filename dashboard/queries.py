@@ -171,7 +171,7 @@ def _day_documents(db: Database, start: datetime, end: datetime) -> list[dict]:
         for partition in partitions:
             doc = db[timeline.DAYS].find_one({"_id": timeline.day_id(day, partition)})
             if doc is not None:
-                found.append(doc)
+                found.append(timeline.load_day(doc))
     return found
 
 

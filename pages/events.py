@@ -58,10 +58,16 @@ except PyMongoError as exc:
 rows = eventlog.one_page(newest, page, PAGE_SIZE)
 frame = eventlog.table(rows, now, tz)
 first = page * PAGE_SIZE
+stopped = eventlog.read_stopped_early(newest, eventlog.page_cap(page, PAGE_SIZE), more)
 st.caption(
     f"Rows {first + 1 if rows else 0:,}–{first + len(rows):,}, newest first; times in {tz}"
-    + (" · more on the next page" if more else "")
+    + (" · more on the next page" if more and not stopped else "")
 )
+if stopped:
+    st.warning(
+        "Only the newest check-ins of the window were searched (each read stops after a set "
+        "number): choose a shorter time window to search older ones."
+    )
 st.dataframe(
     frame,
     hide_index=True,

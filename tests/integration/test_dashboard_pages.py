@@ -4,6 +4,7 @@ technicians, orders and check-in timeline read models hold them as in production
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ import streamlit as st
 from confluent_kafka import Producer
 from streamlit.testing.v1 import AppTest
 
+from checkins import timeline
 from checkins.event import zone
 from checkins.settings import Settings, get_settings
 from dashboard import map_layers as ml
@@ -387,6 +389,28 @@ def test_event_log_is_paged(board):
     at.number_input(key="ev_page").set_value(2).run()
     second = at.dataframe[0].value
     assert list(second["staffCode"]) == ["p200", "p201", "p202", "p203", "p204"]
+    assert "more on the next page" not in text(at)
+
+
+def test_event_log_says_when_its_read_stopped_before_the_older_checkins(board, monkeypatch):
+    _, db = board
+    now = datetime.now(UTC)
+    write_checkins(
+        db,
+        [checkin(f"n{i}", at=now - timedelta(minutes=1)) for i in range(4)]
+        + [checkin("old-one", at=now - timedelta(hours=3), order="wanted")],
+    )
+    at = open_page("pages/events.py")
+    at.text_input(key="ev_search").set_value("wanted").run()
+    assert list(at.dataframe[0].value["staffCode"]) == ["old-one"]
+    assert "were searched" not in text(at)
+    # A read limit of 4 points: the newest hour is read whole, the older one is left.
+    monkeypatch.setattr(
+        timeline, "collect_points", functools.partial(timeline.collect_points, read_cap=4)
+    )
+    at.run()
+    assert len(at.dataframe[0].value) == 0
+    assert "Only the newest check-ins of the window were searched" in text(at)
     assert "more on the next page" not in text(at)
 
 

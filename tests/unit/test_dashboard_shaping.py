@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 from markdown_it import MarkdownIt  # CommonMark, like the remark parser Streamlit renders with
 from pymongo.errors import NetworkTimeout, OperationFailure, ServerSelectionTimeoutError
 
-from dashboard.eventlog import csv_bytes, one_page, page_cap, table, timeline_table
+from dashboard.eventlog import (
+    csv_bytes,
+    one_page,
+    page_cap,
+    read_stopped_early,
+    table,
+    timeline_table,
+)
 from dashboard.formatting import age, escape, local_time, markdown_literal, store_problem
 from dashboard.kafka_status import partition_lag, total_lag
 from dashboard.overview import count_since, counts_frame, per_minute
@@ -111,6 +118,13 @@ def test_an_event_page_is_a_slice_of_the_newest_rows_read_up_to_its_cap():
     assert [r["_id"] for r in one_page(rows, 1, 3)] == ["3", "4", "5"]
     assert [r["_id"] for r in one_page(rows, 2, 3)] == ["6"]
     assert one_page(rows, 5, 3) == []
+
+
+def test_a_read_that_stopped_at_its_limit_is_told_apart_from_a_next_page():
+    three = [{"_id": str(i)} for i in range(3)]
+    assert read_stopped_early(three, 5, more=True)  # fewer than asked for, yet more left
+    assert not read_stopped_early(three, 3, more=True)  # a full read: the next page has rows
+    assert not read_stopped_early(three, 5, more=False)
 
 
 def test_store_problems_are_named_for_people():
