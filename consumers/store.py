@@ -30,7 +30,7 @@ from consumers.projection import (
 
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = 11000
-UPDATE_CHUNK = 50
+UPDATE_CHUNK = 10
 
 INDEXES = {
     "homecheckins": [
@@ -209,11 +209,12 @@ def stored_versions(db: Database, ids: list[str]) -> dict[str, Doc]:
 def save(db: Database, collection: str, docs, existing: set[str]) -> None:
     """New documents with one `insert_many`, changed ones with `ReplaceOne`.
 
-    On FerretDB 1.24 an update by `_id` scans the whole collection while an insert does not,
-    so inserting what is new matters. A duplicate key means another writer created it since we
-    read: raise, and the caller's retry reads again and replaces it. Updates go in unordered
-    bulks of at most UPDATE_CHUNK statements (FerretDB 1.24 left an update command of 100
-    statements unanswered in our probe).
+    A duplicate key means another writer created it since we read: raise, and the caller's
+    retry reads again and replaces it. Updates go in unordered bulks of at most UPDATE_CHUNK
+    statements: FerretDB 1.24 keeps one SQLite connection per statement of an `update` command
+    until the command ends, plus one to write, from a pool of 100 per database. A command of
+    100 statements therefore never finished, and three consumers sending 50 each at once
+    froze the store. At 10, ~9 concurrent writers fit (six were probed).
     """
     docs = list(docs)
     fresh = [d for d in docs if d["_id"] not in existing]
