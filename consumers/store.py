@@ -103,7 +103,7 @@ def write_batch(db: Database, docs: list[Doc]) -> BatchResult:
     save(db, "technicians", technicians.values(), set(current))
 
     order_nos = sorted({d["orderNo"] for d in stored})
-    current = {o["_id"]: o for o in db.orders.find({"_id": {"$in": order_nos}})}
+    current = by_ids(db.orders, order_nos, scan_above=None)  # orders grow without bound
     orders, changes = orders_after(current, stored)
     save(db, "orders", orders.values(), set(current))
 
@@ -169,11 +169,12 @@ def _insert_ignoring_duplicate(collection, doc: Doc) -> None:
         collection.insert_one(doc)
 
 
-def by_ids(collection, ids: list[str]) -> dict[str, Doc]:
+def by_ids(collection, ids: list[str], scan_above: int | None = BY_ID_UP_TO) -> dict[str, Doc]:
     """Documents by `_id`. The local store indexes only an exact `{_id: <string>}` filter and
     scans for `$in`: 200 technicians (5,000 stored, each with its `recent`) took 0.44 s by
-    lookups and 2.4 s by `$in`; past BY_ID_UP_TO ids the one scan is the cheaper."""
-    if len(ids) > BY_ID_UP_TO:
+    lookups and 2.4 s by `$in`; past `scan_above` ids (None: never) the one scan is cheaper,
+    which holds for a bounded collection such as `technicians` only."""
+    if scan_above is not None and len(ids) > scan_above:
         return {d["_id"]: d for d in collection.find({"_id": {"$in": ids}})}
     found = {}
     for key in ids:
@@ -212,13 +213,9 @@ def insert_new(db: Database, docs: list[Doc]) -> set[str]:
 
 
 def stored_versions(db: Database, ids: list[str]) -> dict[str, Doc]:
-    """The stored documents of these ids, in one query: the first stored version wins (a
-    reused id with other content does not overwrite it). FerretDB 1.24 finds an `_id` by a
-    scan that stops at the match, so one `find_one` per id cost up to a scan each: after a
-    SIGKILL the redelivered batch of 2,000 took ~6 min at 10,000 stored; one `$in`, ~8 s."""
-    if not ids:
-        return {}
-    return {d["_id"]: d for d in db.homecheckins.find({"_id": {"$in": ids}})}
+    """The stored documents of these ids: the first stored version wins (a reused id with other
+    content does not overwrite it). One lookup each: `$in` reads all of `homecheckins`."""
+    return by_ids(db.homecheckins, ids, scan_above=None)
 
 
 def save(db: Database, collection: str, docs, existing: set[str]) -> None:
