@@ -64,11 +64,13 @@ def latest_positions(db: Database, query: dict, cap: int | None = None):
 
 
 def events_stored(db: Database) -> int:
-    """collStats' count: metadata on MongoDB and a row count on FerretDB, whose `count` command
-    decodes every document (seconds at a million)."""
+    """The `$collStats` count: metadata on MongoDB, a read-only count of table rows on FerretDB
+    (whose `collStats` command runs ANALYZE first, locking writers out, and whose `count`
+    decodes every document: seconds at a million). One row per shard, summed."""
     try:
-        return int(db.command("collStats", CHECKINS)["count"])
-    except (OperationFailure, KeyError, TypeError, ValueError):
+        rows = db[CHECKINS].aggregate([{"$collStats": {"count": {}}}], **_limit())
+        return int(sum(row.get("count", 0) for row in rows))
+    except (OperationFailure, TypeError, ValueError):
         return db[CHECKINS].estimated_document_count()
 
 

@@ -59,7 +59,9 @@ def test_sigkill_a_consumer_five_times_during_a_50000_event_stream(fault_stack, 
         drain = time.monotonic() - drain_started
         # The read models follow the event store: wait for them before stopping, so the stop
         # does not wait on the last batch's writes.
-        wait_for(lambda: counted(db) == len(stream.acked), 300, "every event counted once")
+        wait_for(
+            lambda: counted(db) == len(stream.acked), 300, "every event counted once", interval=1.0
+        )
         assert not group.died(), group.died()
         assert [group.stop(p, 240) for p in members] == [0] * len(members)
         result = assert_exactly_once(db, stream.acked)

@@ -446,7 +446,7 @@ def test_overview_counts_recent_checkins_from_the_timeline_when_a_scan_is_too_sl
     at = open_page("pages/overview.py")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Check-ins, last 5 min"] == "1,000"
-    assert metrics["Events stored"] == "3,000"  # collStats: no scan, no time limit
+    assert metrics["Events stored"] == "3,000"  # $collStats: no scan, no lock
     assert metrics["Active technicians (15 min)"] == "-"
     assert "MongoDB took too long to answer" in text(at)
 
