@@ -85,7 +85,8 @@ if st.button("Prepare CSV of all filtered rows", key="ev_csv"):
     else:
         if capped:
             st.warning(
-                f"The CSV holds the newest {CSV_CAP:,} rows; narrow the filters for the rest."
+                f"The CSV holds the newest {len(all_rows):,} matching rows; narrow the time "
+                "window or the filters for the rest."
             )
         st.download_button(
             "Download CSV",

@@ -412,6 +412,9 @@ def test_event_log_says_when_its_read_stopped_before_the_older_checkins(board, m
     assert len(at.dataframe[0].value) == 0
     assert "Only the newest check-ins of the window were searched" in text(at)
     assert "more on the next page" not in text(at)
+    at.text_input(key="ev_search").set_value("").run()
+    at.button(key="ev_csv").click().run()
+    assert "The CSV holds the newest 4 matching rows" in text(at)
 
 
 def test_a_query_over_its_time_limit_is_named_and_the_window_views_do_not_scan(board, monkeypatch):
