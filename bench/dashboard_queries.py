@@ -260,7 +260,7 @@ def measure(
     if legacy:  # what the map's 1-hour view cost before the timeline: a homecheckins scan
         cases["legacy scan for comparison: map all check-ins 1 h from homecheckins"] = lambda: (
             queries.capped_find(
-                db, queries.CHECKINS, window("1 hour"), queries.LOG_FIELDS, queries.POINT_CAP
+                db, queries.CHECKINS, window("1 hour"), queries.MAP_FIELDS, queries.POINT_CAP
             )
         )
     chosen = {n: fn for n, fn in cases.items() if not only or any(o in n for o in only)}

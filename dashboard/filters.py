@@ -123,14 +123,6 @@ def mongo_filter(filters: Filters, now: datetime, zone_name: str) -> dict[str, A
     return query
 
 
-def search_filter(text: str, fields: tuple[str, ...]) -> dict[str, Any]:
-    """Any of `fields` contains `text` (the event log's search box); {} for blank text."""
-    pattern = contains_pattern(text)
-    if not pattern:
-        return {}
-    return {"$or": [{f: {"$regex": pattern, "$options": "i"}} for f in fields]}
-
-
 def to_query_params(filters: Filters) -> dict[str, str | list[str]]:
     """What goes into the URL so a reload (or a shared link) keeps the filters."""
     params: dict[str, str | list[str]] = {"window": filters.window}

@@ -36,7 +36,6 @@ MAP_FIELDS = {
     "checkinLongitude": 1,
     "checkinDate": 1,
 }
-LOG_FIELDS = {**MAP_FIELDS, "_id": 1, "storedAt": 1}
 TECHNICIAN_FIELDS = {**MAP_FIELDS, "checkinCount": 1}  # the count tells the map what arrived
 
 
@@ -45,14 +44,13 @@ def _limit() -> dict[str, int]:
 
 
 def capped_find(
-    db: Database, collection: str, query: dict, fields: dict, cap: int, skip: int = 0
+    db: Database, collection: str, query: dict, fields: dict, cap: int
 ) -> tuple[list[dict], bool]:
     """Newest first, at most `cap` rows; the flag says whether more matched."""
     cursor = (
         db[collection]
         .find(query, fields, max_time_ms=TIME_LIMIT_MS)
         .sort("checkinDate", DESCENDING)
-        .skip(skip)
         .limit(cap + 1)
     )
     rows = list(cursor)
@@ -126,11 +124,6 @@ def orders_of(db: Database, staff_code: str, limit: int = 20) -> list[dict]:
         if order is not None:  # written just after the technician: there in a moment
             found.append(order)
     return found
-
-
-def event_page(db: Database, query: dict, page: int, page_size: int) -> tuple[list[dict], bool]:
-    """One page of the event log (newest first) and whether a next page exists."""
-    return capped_find(db, CHECKINS, query, LOG_FIELDS, page_size, skip=page * page_size)
 
 
 def order_timeline(db: Database, order_no: str) -> list[dict[str, Any]]:

@@ -15,7 +15,6 @@ from dashboard.filters import (
     from_query_params,
     mongo_filter,
     point_predicate,
-    search_filter,
     search_predicate,
     time_bounds,
     to_query_params,
@@ -65,17 +64,6 @@ def test_search_text_is_only_ever_a_literal_regex_string(text):
 @given(st.text(min_size=1, max_size=60).filter(lambda t: t.strip()))
 def test_any_text_matches_itself_literally(text):
     assert re.search(contains_pattern(text), "<" + text.strip() + ">")
-
-
-def test_search_filter_ors_the_fields():
-    q = search_filter("59609", ("orderNo", "internetNo"))
-    assert q == {
-        "$or": [
-            {"orderNo": {"$regex": "59609", "$options": "i"}},
-            {"internetNo": {"$regex": "59609", "$options": "i"}},
-        ]
-    }
-    assert search_filter("  ", ("orderNo",)) == {}
 
 
 def point(staff="tech001", status="onroute", order="ord-1", internet="8850049302") -> dict:
