@@ -98,7 +98,15 @@ def _signal(pid: int, sig: signal.Signals) -> None:
         os.kill(pid, sig)
 
 
-def _reap(pid: int) -> None:
-    """Collect the exit status when the process is our child (avoids zombies in `run`)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+def _reap(pid: int, timeout: float = 5.0) -> None:
+    """Collect the exit status when the process is our child (avoids zombies in `run`). A
+    process whose command line is gone may still be exiting: wait a moment for it."""
+
+    def reaped() -> bool:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # not our child, or collected already
+            return True
+        return done == pid
+
+    wait_until(reaped, timeout, interval=0.02)
