@@ -124,11 +124,22 @@ def open_map_of(page: Page, url: str, staff: str) -> None:
     query = urlencode({"window": "24 hours", "staff": staff})
     page.goto(f"{url}/?{query}")
     expect(page.get_by_text("1 technicians on the map")).to_be_visible(timeout=60_000)
+    # Pause the live refresh: a refresh redraws the deck, and a loaded machine then lost the
+    # hover before the tooltip showed.
+    page.locator('[data-testid="stSidebar"]').get_by_text("Pause", exact=True).click()
+    expect(page.get_by_text("Live refresh paused.")).to_be_visible(timeout=60_000)
     settled(page)
 
 
-def hovered(page: Page, centre: tuple[float, float], text: str) -> bool:
-    """Hover `centre`; True once the tooltip shows `text`."""
+def centre_of(canvas) -> tuple[float, float]:
+    box = canvas.bounding_box()
+    return (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def hovered(page: Page, canvas, text: str) -> bool:
+    """Hover the map's centre (where the view puts the technician); True once the tooltip shows
+    `text`. The centre is measured each time: the canvas may still move while the page lays out."""
+    centre = centre_of(canvas)
     page.mouse.move(centre[0] - 5, centre[1] - 5)  # a move makes deck.gl pick again
     page.mouse.move(*centre)
     tooltip = page.locator(".deck-tooltip")
@@ -143,10 +154,11 @@ def test_payloads_show_as_text_on_the_map_tooltip_legend_and_details(app, page):
         chart = page.locator('[data-testid="stDeckGlJsonChart"]')
         canvas = chart.locator("canvas").first
         expect(canvas).to_be_visible(timeout=60_000)
-        box = canvas.bounding_box()
-        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         tooltip = page.locator(".deck-tooltip")
-        wait_for(partial(hovered, page, centre, staff), 30, "its tooltip", interval=0.5)
+        wait_for(
+            partial(hovered, page, canvas, staff), 30, f"the tooltip of {staff!r}", interval=0.5
+        )
+        centre = centre_of(canvas)
         assert tooltip.locator("img, script, svg, a, b").count() == 0
         if i == 0:
             text = tooltip.inner_text()
