@@ -42,8 +42,12 @@ def server_properties(settings: Settings, data_dir: Path) -> str:
 
 
 def _cluster_id() -> str:
-    """Kafka's own id format: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """Kafka's own id format: 16 random bytes, URL-safe base64 without padding, never starting
+    with "-" (kafka-storage would read it as an option; Kafka's Uuid.randomUuid skips those too)."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def prepare(settings: Settings, stack: StackDir, libs: Path) -> list[list[str]]:

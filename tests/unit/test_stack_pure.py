@@ -49,3 +49,11 @@ def test_log_tail(tmp_path):
     log.write_text("\n".join(str(i) for i in range(30)))
     assert log_tail(log, 3) == "27\n28\n29"
     assert log_tail(tmp_path / "missing.log") == "(no log written)"
+
+
+def test_cluster_ids_never_look_like_an_option(monkeypatch):
+    # 16 bytes whose base64 starts with "-" (0xf8 -> "-") come first, then ordinary ones
+    ids = iter([bytes([0xF8]) + bytes(15), bytes(range(16))])
+    monkeypatch.setattr(broker.uuid, "uuid4", lambda: type("U", (), {"bytes": next(ids)})())
+    cluster_id = broker._cluster_id()
+    assert not cluster_id.startswith("-") and len(cluster_id) == 22
