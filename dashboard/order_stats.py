@@ -24,6 +24,8 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from checkins.timeline import utc
+
 COLLECTION = "dashboard_stats"
 ORDERS_BY_STATUS = "orders_by_status"
 MIN_INTERVAL_S = 60.0
@@ -50,7 +52,7 @@ def recount_due(
     if last is None or last.get("at") is None:
         return True
     wait = recount_wait(float(last.get("tookSeconds") or 0.0), min_interval_s)
-    elapsed = _utc(now) - _utc(last["at"])
+    elapsed = utc(now) - utc(last["at"])
     # A clock set back by more than the wait would otherwise stop recounts until it catches up.
     return elapsed >= wait or elapsed < -wait
 
@@ -68,10 +70,6 @@ def stats_document(counts: Mapping[str, int], at: datetime, took_s: float) -> di
 
 def counts_of(doc: Mapping[str, Any]) -> dict[str, int]:
     return {str(c["jobStatus"]): int(c["n"]) for c in doc.get("counts", [])}
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # -- MongoDB edge ----------------------------------------------------------------------------
