@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 from pymongo import MongoClient
 from pymongo.database import Database
 
@@ -32,6 +31,7 @@ from dashboard.kafka_status import total_lag
 from stack import manager
 from stack.paths import ROOT, StackDir
 from tests.conftest import unique
+from tests.isolation import create_topics
 from tests.waiting import wait_for
 
 # Ports no other test uses (the shared stack: 9092/9093/27017; the lifecycle test: 19092/19093/
@@ -87,14 +87,7 @@ def own_topics(stack: FaultStack, name: str) -> Iterator[Settings]:
             "mongodb_database": unique(f"{name}_db"),
         }
     )
-    admin = AdminClient(settings.kafka_config())
-    topics = [
-        NewTopic(settings.checkin_topic, num_partitions=settings.checkin_partitions),
-        NewTopic(settings.checkin_dlq_topic, num_partitions=1),
-        NewTopic(settings.status_topic, num_partitions=1),
-    ]
-    for future in admin.create_topics(topics, operation_timeout=30).values():
-        future.result(timeout=30)
+    create_topics(settings)
     # The read models exist before the consumers start: FerretDB 1.24 (SQLite) can hang when
     # several connections create the same collections at once.
     with database(settings) as db:
