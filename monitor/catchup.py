@@ -5,7 +5,7 @@ The prediction is the lag divided by how fast it shrinks (consumed/s - produced/
 report's rate window. When it does not shrink, there is no number of seconds to give; the
 state says why instead:
 
-    caught up     no lag, messages still flow
+    caught up     no lag (messages still flow, or the rates are not known yet)
     idle          no lag and nothing produced
     catching up   lag shrinks: `seconds` is lag / (consumed/s - produced/s)
     growing       lag grows or stands while messages are produced faster than consumed
@@ -52,12 +52,10 @@ class GroupCatchUp:
 
 def predict(lag: int | None, produced: float | None, consumed: float | None) -> CatchUp:
     """The state and predicted seconds for one lag and its rates (messages per second)."""
-    if lag is None or produced is None or consumed is None:
-        if lag is not None and lag <= 0 and produced is not None:
-            return CatchUp(lag, produced, consumed, 0.0, IDLE if produced == 0 else CAUGHT_UP)
-        return CatchUp(lag, produced, consumed, None, UNKNOWN)
-    if lag <= 0:
+    if lag is not None and lag <= 0:
         return CatchUp(lag, produced, consumed, 0.0, IDLE if produced == 0 else CAUGHT_UP)
+    if lag is None or produced is None or consumed is None:
+        return CatchUp(lag, produced, consumed, None, UNKNOWN)
     shrinking = consumed - produced
     if shrinking > 0:
         return CatchUp(lag, produced, consumed, lag / shrinking, CATCHING_UP)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from dashboard import clients
+from dashboard import clients, monitor_view
 from dashboard.entry import through_entry
 from dashboard.formatting import local_time, store_problem
 from dashboard.overview import count_since, counts_frame, per_minute
@@ -40,6 +40,8 @@ def overview() -> None:
     down = [name for name, up in (("Kafka", kafka_up), ("MongoDB", mongo_up)) if not up]
     if down:
         st.error(f"Unreachable: {' and '.join(down)}. Retrying every 5 s.")
+    if mongo_up:
+        monitor_view.show_alerts(db)  # what the lag sampler's rules say now
     k, m = st.columns(2)
     k.metric("Kafka", "reachable" if kafka_up else "UNREACHABLE")
     k.caption(f"brokers {settings.bootstrap_servers}")

@@ -14,6 +14,7 @@ from monitor.report import build
     [
         (0, 0.0, 0.0, 0.0, "idle"),
         (0, 5.0, 5.0, 0.0, "caught up"),
+        (0, None, None, 0.0, "caught up"),
         (100, 0.0, 10.0, 10.0, "catching up"),
         (100, 5.0, 15.0, 10.0, "catching up"),
         (100, 10.0, 10.0, None, "growing"),
