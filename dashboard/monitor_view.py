@@ -66,6 +66,10 @@ def events_frame(events: Sequence[GroupEvent]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["at (UTC)", "event", "what"])
 
 
+def timeline_lines(events: Sequence[GroupEvent]) -> list[str]:
+    return [f"{_time(e.at)[11:]}  {e.kind:<10} {e.text}" for e in events]
+
+
 def catch_up_text(cu: GroupCatchUp) -> str:
     g = cu.group
     if g.state == catchup.CATCHING_UP and g.seconds is not None:
@@ -125,8 +129,8 @@ def show_group_history(db: Database, group: str, seconds: float) -> None:
     except PyMongoError as exc:
         st.warning(f"Group history unavailable: MongoDB did not answer ({type(exc).__name__}).")
         return
-    if events:
-        st.dataframe(events_frame(events), hide_index=True, width="stretch")
+    if events:  # a timeline, newest first, as plain text (no markup from group or host names)
+        st.text("\n".join(timeline_lines(events)))
     else:
         st.caption("No state change, rebalance or member change in this period.")
 
