@@ -9,7 +9,6 @@ from pymongo.errors import PyMongoError
 
 from checkins.settings import Settings
 from dashboard import clients, lag_view, monitor_view
-from dashboard.entry import through_entry
 from monitor import catchup, dead_letters, offsets
 from monitor import history as lag_history
 from monitor.cli import collect, group_snapshot, restrict
@@ -17,7 +16,6 @@ from monitor.report import build, trend
 
 REFRESH_S = 5
 MAX_GROUPS = 20
-through_entry()
 settings = clients.settings()
 admin = clients.kafka_admin(settings)
 db = clients.database(settings)
