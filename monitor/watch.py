@@ -15,7 +15,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
@@ -33,17 +32,18 @@ from readmodels import events
 log = logging.getLogger("lag-sampler")
 
 
-def freshness(report: GroupReport | None, newest_at: dict[tuple[str, int], float]) -> float | None:
+def freshness(
+    report: GroupReport | None, newest_at: dict[tuple[str, int], float], at: float
+) -> float | None:
     """Seconds between the newest message Kafka accepted and the oldest one not yet stored, at
     worst over the partitions (0 when nothing is unread). Pure.
 
     `newest_at`: per lagging partition, the timestamp of its last message (log end - 1). The
     consumers commit after writing the read models, so the oldest unread message is the first
-    one the dashboard does not show; its timestamp is the report's time `at` - time lag.
+    one the dashboard does not show; its timestamp is the snapshot's time `at` - time lag.
     """
     if report is None:
         return None
-    at = datetime.fromisoformat(report.at).timestamp()
     worst = 0.0
     for p in report.partitions:
         if not p.lag or p.lag <= 0:
@@ -144,6 +144,7 @@ class Watch:
                 self._restored = True
 
         reports: dict[str, GroupReport] = {}
+        at_of = {s.group: s.at for s in snaps}
         catch_up = {}
         for snap in snaps:
             past = self._past(snap.group, store)
@@ -190,7 +191,7 @@ class Watch:
                 newest = self.reader.at(last, timeout=1.0) if last else {}
             except Exception:  # noqa: BLE001 - freshness unknown this round
                 newest = {}
-            fresh = freshness(projector, newest)
+            fresh = freshness(projector, newest, at_of[projector.group])
         stored = store(events.events_stored, self.db)
 
         obs = alerts.Observation(
