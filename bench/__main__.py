@@ -20,7 +20,7 @@ from typing import Any
 
 from checkins.settings import get_settings
 
-SECTIONS = ["pipeline", "api", "dashboard_queries"]
+SECTIONS = ["pipeline", "api", "dashboard_queries", "monitoring"]
 OUTPUT = Path(__file__).resolve().parent.parent / "bench-results" / "bench.json"
 
 

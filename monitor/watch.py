@@ -64,6 +64,23 @@ def new_dead_letters(ends: Sequence[tuple[float, int]], now: float, window_s: fl
     return max(0, recent[-1] - min(recent))
 
 
+Key = tuple[str, int]
+
+
+def batches(wanted: dict[str, dict[Key, int]]) -> list[dict[Key, int]]:
+    """Per-group {partition: offset} requests merged into reads of one offset per partition."""
+    reads: list[dict[Key, int]] = []
+    for offsets in wanted.values():
+        for key, offset in offsets.items():
+            for read in reads:
+                if read.get(key, offset) == offset:
+                    read[key] = offset
+                    break
+            else:
+                reads.append({key: offset})
+    return reads
+
+
 class Watch:
     def __init__(
         self,
@@ -86,7 +103,8 @@ class Watch:
         self._latest = Latest()
         self._lock = threading.Lock()
         self._observed = False
-        self._began = time.perf_counter()
+        self._began = self._observe_began = time.perf_counter()
+        self.observe_s = 0.0  # what the last round's monitoring part took (reports, rules, ...)
         self._restored = False
         self._indexed = False
 
@@ -124,6 +142,7 @@ class Watch:
 
     def observe(self, snaps: list[GroupSnapshot], unread: Sequence[str]) -> None:
         self._observed = True
+        self._observe_began = time.perf_counter()
         mongo_error: str | None = None
 
         def store(fn, *args):
@@ -146,13 +165,10 @@ class Watch:
         reports: dict[str, GroupReport] = {}
         at_of = {s.group: s.at for s in snaps}
         catch_up = {}
+        times_of = self._message_times({s.group: oldest_unread(s) for s in snaps})
         for snap in snaps:
             past = self._past(snap.group, store)
-            try:
-                times = self.reader.at(oldest_unread(snap), timeout=1.0)
-            except Exception:  # noqa: BLE001 - times are optional; the history interpolates
-                times = {}
-            report = build(snap, list(past), times)
+            report = build(snap, list(past), times_of.get(snap.group, {}))
             reports[snap.group] = report
             catch_up[snap.group] = catchup.estimate(report, list(past), snap.at)
             past.append(snap)
@@ -216,6 +232,22 @@ class Watch:
         )
         self._judge(obs, latest, self._began)
 
+    def _message_times(self, wanted: dict[str, dict[Key, int]]) -> dict[str, dict[Key, float]]:
+        """The timestamps of every group's oldest unread messages, in as few reads as there are
+        groups at different offsets of one partition (one read when each topic has one group)."""
+        reads = batches(wanted)
+        found: dict[tuple[Key, int], float] = {}
+        for offsets in reads:
+            try:
+                at = self.reader.at(offsets, timeout=1.0)
+            except Exception:  # noqa: BLE001 - times are optional; the history interpolates
+                continue
+            found.update({(key, offsets[key]): t for key, t in at.items()})
+        return {
+            group: {k: found[(k, o)] for k, o in offsets.items() if (k, o) in found}
+            for group, offsets in wanted.items()
+        }
+
     def _past(self, group: str, store) -> deque[GroupSnapshot]:
         past = self.history.get(group)
         if past is None:
@@ -235,6 +267,8 @@ class Watch:
             # A sampler restart would not know these transitions: they are delivered anyway.
             log.warning("MongoDB: alerts not stored (%s)", type(exc).__name__)
         took = None if started is None else time.perf_counter() - started
+        if self._observed:
+            self.observe_s = time.perf_counter() - self._observe_began
         with self._lock:
             self._latest = Latest(
                 **{

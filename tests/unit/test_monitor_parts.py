@@ -141,3 +141,10 @@ def test_new_dead_letters_within_the_window() -> None:
     assert new_dead_letters(ends, 20.0, 30.0) == 3
     assert new_dead_letters(ends, 20.0, 5.0) == 0  # only the last sample in the window
     assert new_dead_letters([], 20.0, 5.0) is None
+
+
+def test_message_time_reads_are_merged_per_partition() -> None:
+    from monitor.watch import batches
+
+    wanted = {"a": {("T", 0): 5, ("U", 0): 1}, "b": {("T", 0): 5}, "c": {("T", 0): 9}}
+    assert batches(wanted) == [{("T", 0): 5, ("U", 0): 1}, {("T", 0): 9}]
