@@ -8,11 +8,15 @@ in file order and each one sets the consumers to the state it needs.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from checkins.settings import Settings
 from monitor import alert_log
@@ -118,11 +122,36 @@ def test_prometheus_sum_lag_equals_the_brokers_figure(monitored: Monitored) -> N
     )
     rows = kafka_tool.describe_group(m.settings.bootstrap_servers, group)
     assert float(ends[0]["value"][1]) == sum(r.log_end_offset for r in rows)
+    # /metrics shows what `python -m dashboard.lag --json` prints (offsets stand still).
+    cli = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "dashboard.lag", "--json"],
+            env=services.sampler_env(m.settings),
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    )
+    scraped = lag_series(services.get_text(m.metrics_url), group)
+    assert scraped == {(p["topic"], p["partition"]): p["lag"] for p in cli["partitions"]}
+    assert sum(scraped.values()) == cli["total_lag"] == stopped
 
     with consumers(m.settings, m.tmp):
         caught_up(m)
         wait_for(lambda: prom_sum_lag(m) == 0, 30, "PromQL sum lag = 0", 0.5)
         assert broker_sum_lag(m.settings) == 0
+
+
+def lag_series(text: str, group: str) -> dict[tuple[str, int], int]:
+    """{(topic, partition): lag} of `group` from /metrics' kafka_consumergroup_group_lag."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "kafka_consumergroup_group_lag":
+            continue
+        for sample in family.samples:
+            if sample.labels["group"] == group:
+                out[(sample.labels["topic"], int(sample.labels["partition"]))] = int(sample.value)
+    return out
 
 
 def fired(m: Monitored, path: str, kind: str, since: float) -> list[float]:
