@@ -141,6 +141,13 @@ class Watch:
         self._judge(obs, self.latest())
 
     def observe(self, snaps: list[GroupSnapshot], unread: Sequence[str]) -> None:
+        try:
+            self._observe(snaps, unread)
+        except Exception:  # noqa: BLE001 - a bug here must not stop the sampling it rides on
+            self.errors["monitor"] = self.errors.get("monitor", 0) + 1
+            log.exception("monitoring round failed; sampling goes on")
+
+    def _observe(self, snaps: list[GroupSnapshot], unread: Sequence[str]) -> None:
         self._observed = True
         self._observe_began = time.perf_counter()
         mongo_error: str | None = None
