@@ -148,3 +148,21 @@ def test_message_time_reads_are_merged_per_partition() -> None:
 
     wanted = {"a": {("T", 0): 5, ("U", 0): 1}, "b": {("T", 0): 5}, "c": {("T", 0): 9}}
     assert batches(wanted) == [{("T", 0): 5, ("U", 0): 1}, {("T", 0): 9}]
+
+
+def test_a_failing_webhook_never_logs_its_url(caplog) -> None:
+    from checkins.settings import Settings
+
+    url = "http://127.0.0.1:1/services/T000/B000/secret-token-123"
+    settings = Settings(alert_webhook_url=url)
+    assert "secret-token-123" not in repr(settings)
+    notifier = notify.Notifier(settings, time.time)
+    try:
+        with caplog.at_level("WARNING", logger="lag-sampler.notify"):
+            notifier.publish([firing_transition()], [])
+            wait_for(lambda: notifier.stats()["webhook"].failed_attempts >= 1, 10, "a failure")
+            wait_for(lambda: "alert receiver webhook" in caplog.text, 5, "the failure logged")
+    finally:
+        notifier.close()
+    assert "secret-token-123" not in caplog.text and "127.0.0.1:1" not in caplog.text
+    assert "secret-token-123" not in str(notifier.stats())
