@@ -32,7 +32,8 @@ def _seconds(at: datetime | None) -> float | None:
 
 
 def doc_id(alert: Alert) -> str:
-    return f"{alert.key}@{_date(alert.started_at).isoformat(timespec='seconds')}"
+    started = datetime.fromtimestamp(alert.started_at or alert.pending_since, UTC)
+    return f"{alert.key}@{started.isoformat(timespec='seconds')}"
 
 
 def record(db: Database, transitions: list[Transition]) -> None:

@@ -19,7 +19,13 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponential
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    wait_exponential,
+)
 
 from monitor.alerts import Alert, Transition, iso
 
@@ -152,7 +158,7 @@ class Dispatcher:
                 self.receivers[name].stats.queued = q.qsize()
             return {n: ReceiverStats(**vars(r.stats)) for n, r in self.receivers.items()}
 
-    def _failed(self, receiver: Receiver, retry_state) -> None:
+    def _failed(self, receiver: Receiver, retry_state: RetryCallState) -> None:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         why = _why(exc) if exc else "unknown"
         with self._lock:
@@ -169,12 +175,22 @@ class Dispatcher:
                 item = q.get(timeout=0.2)
             except queue.Empty:
                 continue
+
+            def after(retry_state: RetryCallState, r: Receiver = receiver) -> None:
+                self._failed(r, retry_state)
+
+            def stopping(_: RetryCallState) -> bool:
+                return self._stop.is_set()
+
+            def sleep(seconds: float) -> None:
+                self._stop.wait(seconds)  # a stop wakes the backoff
+
             retrying = Retrying(
                 retry=retry_if_exception_type(Exception),
                 wait=wait_exponential(multiplier=0.2, max=self._max_backoff),
-                stop=lambda _: self._stop.is_set(),
-                sleep=self._stop.wait,  # a stop wakes the backoff
-                after=lambda rs, r=receiver: self._failed(r, rs),
+                stop=stopping,
+                sleep=sleep,
+                after=after,
             )
             try:
                 retrying(receiver.send, item)
