@@ -14,7 +14,7 @@ from monitor import alert_log, group_events
 from stack.paths import ROOT
 from stack.services import dashboard_command, http_answers
 from tests.browser import launch_chromium
-from tests.monitoring.services import consumers, produce, sampler
+from tests.monitoring.services import consumers, get_text, produce, sampler
 from tests.subprocesses import env_for, free_port, halt, spawn
 from tests.waiting import wait_for
 
@@ -26,7 +26,17 @@ RULE = "ConsumerGroupNoMembers"
 def alerting(isolated: Settings, mongo, tmp_path) -> Iterator[Settings]:
     """The sampler saw a consumer join and leave, and the group's no-members alert fire."""
     db = mongo[isolated.mongodb_database]
-    with sampler(isolated, tmp_path, free_port(), sampler_interval_s=1, alert_no_members_for_s=2):
+    port = free_port()
+    with sampler(isolated, tmp_path, port, sampler_interval_s=1, alert_no_members_for_s=2):
+        # A first round before the consumer joins, or its joining is the group's first sight.
+        wait_for(
+            lambda: (
+                "checkin_sampler_last_sample_timestamp_seconds"
+                in get_text(f"http://127.0.0.1:{port}/metrics")
+            ),
+            60,
+            "the sampler's first round",
+        )
         with consumers(isolated, tmp_path):
             produce(isolated, 60)
             wait_for(
