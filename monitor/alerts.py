@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from monitor.report import GroupReport
 
 OK = "OK"
+# Burrow's group status for a group without any commit (the lag fix's report): nothing to judge.
+NOT_JUDGED = {OK, "NOTFOUND"}
 
 
 @dataclass(frozen=True)
@@ -165,10 +167,10 @@ def _group_judged(obs: Observation, labels: Mapping[str, str]) -> bool:
 def status_rule(for_s: float) -> Rule:
     def check(obs: Observation) -> Iterable[Finding]:
         for group, r in sorted(obs.reports.items()):
-            if r.status != OK:
+            if r.status not in NOT_JUDGED:
                 yield Finding(
                     labels_of(group=group),
-                    f"group {group} is {r.status}: {r.reason}; total lag {r.total_lag:,}",
+                    f"group {group} is {r.status}: {r.reason}; total lag {r.total_lag or 0:,}",
                 )
 
     return Rule(
@@ -192,7 +194,7 @@ def time_lag_rule(threshold_s: float, for_s: float) -> Rule:
                 yield Finding(
                     labels_of(group=group),
                     f"group {group}: worst time lag {worst:.0f} s > {threshold_s:.0f} s "
-                    f"on {over}; total lag {r.total_lag:,}",
+                    f"on {over}; total lag {r.total_lag or 0:,}",
                 )
 
     return Rule(

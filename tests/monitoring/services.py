@@ -150,20 +150,37 @@ def alertmanager_config(webhook_url: str) -> str:
     )
 
 
-@contextmanager
-def alertmanager(tmp: Path, port: int, webhook_url: str) -> Iterator[str]:
-    config = tmp / "alertmanager.yml"
-    config.write_text(alertmanager_config(webhook_url))
-    command = [
-        binary("prometheus-alertmanager"),
-        f"--config.file={config}",
-        f"--storage.path={tmp / 'alertmanager-data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",  # no gossip port: a single instance
-    ]
-    url = f"http://127.0.0.1:{port}"
-    with process(command, {}, tmp / "alertmanager.log", f"{url}/-/ready"):
-        yield url
+class Alertmanager:
+    """Debian's Alertmanager on 127.0.0.1:`port`, routing every alert to `webhook_url`; it can
+    be stopped and started again on the same port and storage (a receiver that was down)."""
+
+    def __init__(self, tmp: Path, port: int, webhook_url: str):
+        self.tmp, self.url = tmp, f"http://127.0.0.1:{port}"
+        config = tmp / "alertmanager.yml"
+        config.write_text(alertmanager_config(webhook_url))
+        self.command = [
+            binary("prometheus-alertmanager"),
+            f"--config.file={config}",
+            f"--storage.path={tmp / 'alertmanager-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",  # no gossip port: a single instance
+        ]
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = self.tmp / "alertmanager.log"
+        self.proc = proc = spawn(self.command, {}, log)
+        wait_for(
+            lambda: answers(f"{self.url}/-/ready") or proc.poll() is not None,
+            60,
+            "Alertmanager up",
+        )
+        assert proc.poll() is None, log.read_text()[-3000:]
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            halt(self.proc)
+        self.proc = None
 
 
 def sampler_env(settings: Settings, **extra: object) -> dict[str, str]:

@@ -43,6 +43,7 @@ class Monitored:
     metrics_url: str
     prometheus: str
     alertmanager: str
+    am: services.Alertmanager
     receiver: Receiver
     db: object
 
@@ -54,10 +55,12 @@ def monitored(stack, mongo, tmp_path_factory):
     receiver = Receiver()
     receiver.start()
     metrics_port, prom_port, am_port = free_port(), free_port(), free_port()
+    am = services.Alertmanager(tmp, am_port, receiver.url("/am"))
+    am_url = am.url
+    am.start()
     try:
         with (
             own_topics_and_database(stack, "mon", mongo) as settings,
-            services.alertmanager(tmp, am_port, receiver.url("/am")) as am_url,
             services.sampler(
                 settings,
                 tmp,
@@ -65,7 +68,9 @@ def monitored(stack, mongo, tmp_path_factory):
                 sampler_interval_s=INTERVAL_S,
                 alert_no_members_for_s=FOR_S,
                 alert_status_for_s=3600,  # the subject here is the no-members rule
-                alertmanager_resend_s=5,
+                # No periodic re-send during the tests: what reaches Alertmanager after it was
+                # down is the retried delivery itself.
+                alertmanager_resend_s=3600,
                 alert_webhook_url=receiver.url("/hook"),
                 alertmanager_url=am_url,
             ),
@@ -80,10 +85,12 @@ def monitored(stack, mongo, tmp_path_factory):
                 f"http://127.0.0.1:{metrics_port}/metrics",
                 prom_url,
                 am_url,
+                am,
                 receiver,
                 mongo[settings.mongodb_database],
             )
     finally:
+        am.stop()
         receiver.stop()
 
 
@@ -216,12 +223,13 @@ def metric(m: Monitored, name: str, receiver: str) -> float:
 def test_receiver_down_loses_no_alert_once_back(monitored: Monitored) -> None:
     m = monitored
     caught_up(m)
+    failures = metric(m, "checkin_alert_delivery_failures_total", "webhook")
     m.receiver.stop()  # both the webhook and Alertmanager's receiver are down
     try:
         cause = time.time()
         produce(m.settings, 10)
         wait_for(
-            lambda: metric(m, "checkin_alert_delivery_failures_total", "webhook") > 0,
+            lambda: metric(m, "checkin_alert_delivery_failures_total", "webhook") > failures,
             FOR_S + INTERVAL_S + 30,
             "a failed delivery counted in /metrics",
             0.5,
@@ -249,3 +257,26 @@ def test_receiver_down_loses_no_alert_once_back(monitored: Monitored) -> None:
     with consumers(m.settings, m.tmp):
         caught_up(m)
         wait_for(lambda: fired(m, "/hook", "resolved", cause), 30, "the resolution")
+
+
+def test_alertmanager_down_loses_no_alert_once_back(monitored: Monitored) -> None:
+    m = monitored
+    caught_up(m)
+    failures = metric(m, "checkin_alert_delivery_failures_total", "alertmanager")
+    m.am.stop()
+    try:
+        cause = time.time()
+        produce(m.settings, 10)
+        wait_for(lambda: fired(m, "/hook", "firing", cause), 60, "the webhook alert")
+        wait_for(
+            lambda: metric(m, "checkin_alert_delivery_failures_total", "alertmanager") > failures,
+            30,
+            "a failed delivery to Alertmanager counted",
+            0.5,
+        )
+    finally:
+        m.am.start()  # same port, same storage
+    wait_for(lambda: fired(m, "/am", "firing", cause), 60, "Alertmanager's alert once it is back")
+    with consumers(m.settings, m.tmp):
+        caught_up(m)
+        wait_for(lambda: fired(m, "/am", "resolved", cause), 30, "Alertmanager's resolution")
