@@ -175,7 +175,7 @@ class Watch:
         times_of = self._message_times({s.group: oldest_unread(s) for s in snaps})
         for snap in snaps:
             past = self._past(snap.group, store)
-            report = build(snap, list(past), times_of.get(snap.group, {}))
+            report = self.report(snap, list(past), times_of.get(snap.group, {}))
             reports[snap.group] = report
             catch_up[snap.group] = catchup.estimate(report, list(past), snap.at)
             past.append(snap)
@@ -238,6 +238,13 @@ class Watch:
             freshness_s=fresh,
         )
         self._judge(obs, latest, self._began)
+
+    def report(
+        self, snap: GroupSnapshot, past: list[GroupSnapshot], times: dict[Key, float]
+    ) -> GroupReport:
+        """The group's report from the same inputs as `monitor.cli.collect` gives `build` (keep
+        them in step: /metrics must show what `python -m dashboard.lag --json` prints)."""
+        return build(snap, past, times)
 
     def _message_times(self, wanted: dict[str, dict[Key, int]]) -> dict[str, dict[Key, float]]:
         """The timestamps of every group's oldest unread messages, in as few reads as there are
