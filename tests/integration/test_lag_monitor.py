@@ -146,9 +146,11 @@ def test_stopped_consumers_show_lag_and_stop_until_they_catch_up(page_settings, 
     produce(settings, 120)  # something to commit on every partition
     with running_consumers(settings, log):
         caught_up = wait_for(
-            lambda: (r := lag_json(settings))["total_lag"] == 0
-            and all(p["committed"] is not None for p in r["partitions"])
-            and r,
+            lambda: (
+                (r := lag_json(settings))["total_lag"] == 0
+                and all(p["committed"] is not None for p in r["partitions"])
+                and r
+            ),
             60,
             "the consumers to commit every partition",
         )
@@ -304,9 +306,7 @@ def test_cli_never_shows_secrets_and_names_an_unreachable_broker(isolated):
     assert "kafka-pw-3141" not in down.stdout + down.stderr
 
 
-def test_offsets_reset_backwards_show_as_rewind_from_the_commits(
-    page_settings, mongo, tmp_path
-):
+def test_offsets_reset_backwards_show_as_rewind_from_the_commits(page_settings, mongo, tmp_path):
     settings = page_settings
     samples = mongo[settings.mongodb_database]["lag_samples"]
     produce(settings, 120)
