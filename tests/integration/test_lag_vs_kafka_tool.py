@@ -1,11 +1,13 @@
 """The project's lag (`python -m dashboard.lag --json`) against Kafka's own `kafka-consumer-groups`
 (ConsumerGroupCommand) on the same groups, partition by partition, in the five cases of issue 16.
 
-Each case freezes a group (nothing is produced or consumed while both tools read it), then
-asks both. Where Kafka's tool prints a row, the project's committed offset, log end, lag and
-member (member id, client id, host) must be the same; where it prints no row or "-", the
-project's committed and lag are null; the project's total is the sum of Kafka's LAG column. The
-statuses are checked against Burrow's definitions. Run with `-s` to see the tables side by side.
+All cases are set up at once, each on a topic of its own, and frozen (nothing is produced or
+consumed while the tools read them); Kafka's tool reads them all in one run (a JVM start costs
+seconds), the project's CLI each group. Where Kafka's tool prints a row, the project's committed
+offset, log end, lag and member (member id, client id, host) must be the same; where it prints
+no row or "-", the project's committed and lag are null; the project's total is the sum of
+Kafka's LAG column. The statuses are checked against Burrow's definitions. Run with `-s` to see
+the tables side by side.
 """
 
 from __future__ import annotations
@@ -16,36 +18,38 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from checkins.clients import kafka_config
 from checkins.settings import Settings
 from stack.paths import ROOT
 from tests.isolation import unique
-from tests.kafka_tool import GroupPartition, describe_group
+from tests.kafka_tool import GroupPartition, describe_groups
 from tests.waiting import wait_for
 
 PARTITIONS = 6
 
 
-def per_partition(settings: Settings, counts: dict[int, int]) -> None:
-    """Write counts[p] messages to partition p of the check-in topic (nobody else reads it)."""
+def per_partition(settings: Settings, topic: str, counts: dict[int, int]) -> None:
+    """Write counts[p] messages to partition p of `topic` (nobody else reads it)."""
     producer = Producer(kafka_config(settings))
     for partition, count in counts.items():
         for i in range(count):
-            producer.produce(settings.checkin_topic, value=b"m%d" % i, partition=partition)
+            producer.produce(topic, value=b"m%d" % i, partition=partition)
     assert producer.flush(30) == 0
 
 
-def commit(settings: Settings, group: str, offsets: dict[int, int]) -> None:
+def commit(settings: Settings, topic: str, group: str, offsets: dict[int, int]) -> None:
     """Commit `offsets` for an empty `group`, as an operator's reset would."""
     committer = Consumer(kafka_config(settings, **{"group.id": group}))
     try:
         committer.commit(
-            offsets=[TopicPartition(settings.checkin_topic, p, o) for p, o in offsets.items()],
+            offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()],
             asynchronous=False,
         )
     finally:
@@ -53,7 +57,7 @@ def commit(settings: Settings, group: str, offsets: dict[int, int]) -> None:
 
 
 @contextmanager
-def member(settings: Settings, group: str, read: int) -> Iterator[Consumer]:
+def member(settings: Settings, topic: str, group: str, read: int) -> Iterator[Consumer]:
     """A consumer in `group` that owns every partition, has read `read` messages and committed
     what it read (manual commits, so it commits nothing more by itself)."""
     consumer = Consumer(
@@ -67,7 +71,7 @@ def member(settings: Settings, group: str, read: int) -> Iterator[Consumer]:
             },
         )
     )
-    consumer.subscribe([settings.checkin_topic])
+    consumer.subscribe([topic])
     try:
         seen = 0
 
@@ -87,11 +91,10 @@ def member(settings: Settings, group: str, read: int) -> Iterator[Consumer]:
 
 
 def project(settings: Settings, group: str) -> dict:
-    env = {**os.environ, "MONGODB_DATABASE": settings.mongodb_database}
     result = subprocess.run(
         [sys.executable, "-m", "dashboard.lag", "--json", "--group", group],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "MONGODB_DATABASE": settings.mongodb_database},  # no history there
         capture_output=True,
         text=True,
         timeout=120,
@@ -100,17 +103,115 @@ def project(settings: Settings, group: str) -> dict:
     return json.loads(result.stdout)
 
 
-def side_by_side(
-    case: str, settings: Settings, group: str
-) -> tuple[list[GroupPartition], dict, dict]:
-    """Both tools on `group`; asserts they agree; returns Kafka's rows, the report and the
-    project's rows by partition."""
-    kafka = describe_group(settings.bootstrap_servers, group)
-    report = project(settings, group)
-    ours = {p["partition"]: p for p in report["partitions"] if p["topic"] == settings.checkin_topic}
-    print_table(case, kafka, report)
-    assert {r.topic for r in kafka} <= {settings.checkin_topic}
-    for row in kafka:
+COUNTS = {p: 40 + 10 * p for p in range(PARTITIONS)}  # 390 messages, 40..90 a partition
+CASES = {
+    "caught_up": "caught up",
+    "paused_silent": "paused, no commits",
+    "paused_recommitting": "paused, re-committing",
+    "some_empty": "commits on 2 of 6 partitions, no members",
+    "some_member": "commits on 2 of 6 partitions, a member",
+    "past_end": "commit past the log end",
+    "members_left": "members left",
+}
+
+
+@dataclass
+class Case:
+    topic: str
+    group: str
+    kafka: list[GroupPartition]
+    report: dict
+
+    @property
+    def ours(self) -> dict[int, dict]:
+        return {p["partition"]: p for p in self.report["partitions"] if p["topic"] == self.topic}
+
+
+@pytest.fixture(scope="module")
+def cases(stack: Settings) -> Iterator[dict[str, Case]]:
+    """Every case frozen at once, read by both tools; topics deleted afterwards."""
+    settings = stack.model_copy(update={"mongodb_database": unique("cmpdb")})
+    topics = {name: unique(f"cmp_{name}") for name in CASES}
+    groups = {name: unique(f"cmp_{name}") for name in CASES}
+    topics["paused_recommitting"] = topics["paused_silent"]  # both groups on one topic
+    admin = AdminClient(kafka_config(settings))
+    created = sorted(set(topics.values()))
+    for future in admin.create_topics(
+        [NewTopic(t, num_partitions=PARTITIONS) for t in created], operation_timeout=30
+    ).values():
+        future.result(timeout=30)
+    stop = threading.Event()
+    try:
+        with ExitStack() as members:
+            for name in ("caught_up", "paused_silent", "some_empty", "some_member", "past_end"):
+                if name != "some_member":
+                    per_partition(settings, topics[name], COUNTS)
+            per_partition(settings, topics["some_member"], COUNTS)
+            for name in ("some_empty", "some_member"):
+                commit(settings, topics[name], groups[name], {0: 10, 3: 55})
+            commit(settings, topics["past_end"], groups["past_end"], COUNTS | {2: COUNTS[2] + 50})
+
+            left = {p: n for p, n in COUNTS.items() if p != 5}  # partition 5 stays empty
+            per_partition(settings, topics["members_left"], left)
+            with member(
+                settings, topics["members_left"], groups["members_left"], sum(left.values())
+            ):
+                pass  # read, committed, left
+            per_partition(settings, topics["members_left"], {p: 11 for p in range(PARTITIONS)})
+
+            members.enter_context(
+                member(settings, topics["caught_up"], groups["caught_up"], read=390)
+            )
+            members.enter_context(
+                member(settings, topics["some_member"], groups["some_member"], read=0)
+            )
+            # Two paused members with lag: one commits nothing more (librdkafka's auto-commit
+            # skips unchanged offsets), one keeps committing the same offsets (as Java's does).
+            silent = members.enter_context(
+                member(settings, topics["paused_silent"], groups["paused_silent"], read=390)
+            )
+            busy = members.enter_context(
+                member(settings, topics["paused_silent"], groups["paused_recommitting"], read=390)
+            )
+            silent.pause(silent.assignment())
+            busy.pause(busy.assignment())
+            per_partition(settings, topics["paused_silent"], {p: 7 for p in range(PARTITIONS)})
+            positions = busy.committed(busy.assignment(), timeout=10)
+
+            def recommit() -> None:
+                while not stop.wait(0.5):
+                    busy.commit(offsets=positions, asynchronous=False)
+
+            thread = threading.Thread(target=recommit, daemon=True)
+            thread.start()
+            members.callback(thread.join, 10)
+            members.callback(stop.set)
+            stop.wait(2.5)  # a few re-commits in the window before the tools read
+
+            kafka = describe_groups(settings.bootstrap_servers, list(groups.values()))
+            found = {
+                name: Case(
+                    topics[name],
+                    groups[name],
+                    [r for r in kafka if r.group == groups[name]],
+                    project(settings, groups[name]),
+                )
+                for name in CASES
+            }
+        for name, case in found.items():
+            print_table(CASES[name], case.kafka, case.report)
+        yield found
+    finally:
+        stop.set()
+        admin.delete_topics(created, operation_timeout=30)
+
+
+def agree(case: Case) -> None:
+    """Where Kafka's tool prints a row, the same figures and member; elsewhere no commit and no
+    lag; the total is the sum of Kafka's LAG column."""
+    ours = case.ours
+    assert {r.topic for r in case.kafka} <= {case.topic}
+    for row in case.kafka:
         p = ours[row.partition]
         assert (p["committed"], p["end"], p["lag"]) == (
             row.current_offset,
@@ -122,21 +223,20 @@ def side_by_side(
             row.client_id,
             row.host,
         ), f"partition {row.partition}"
-    shown = {row.partition for row in kafka}
+    shown = {row.partition for row in case.kafka}
     for partition, p in ours.items():
         if partition not in shown:
             assert p["committed"] is None and p["lag"] is None, f"partition {partition}"
-    assert report["total_lag"] == sum(r.lag for r in kafka if r.lag is not None)
-    return kafka, report, ours
+    assert case.report["total_lag"] == sum(r.lag for r in case.kafka if r.lag is not None)
 
 
-def print_table(case: str, kafka: list[GroupPartition], report: dict) -> None:
+def print_table(title: str, kafka: list[GroupPartition], report: dict) -> None:
     theirs = {r.partition: r for r in kafka}
 
     def cell(value) -> str:
         return "-" if value is None else str(value)
 
-    print(f"\n{case} (group state {report['state']}, project status {report['status']})")
+    print(f"\n{title} (group state {report['state']}, project status {report['status']})")
     print(
         "| part | Kafka committed | Kafka end | Kafka lag | ours committed | ours end | ours lag "
         "| ours status |"
@@ -155,110 +255,65 @@ def print_table(case: str, kafka: list[GroupPartition], report: dict) -> None:
     print(f"| total | | | {kafka_total} | | | {report['total_lag']} | |")
 
 
-COUNTS = {p: 40 + 10 * p for p in range(PARTITIONS)}  # 390 messages, 40..90 a partition
-
-
-@pytest.fixture
-def group() -> str:
-    return unique("cmp")
-
-
-def test_caught_up(isolated, group):
-    per_partition(isolated, COUNTS)
-    with member(isolated, group, read=sum(COUNTS.values())):
-        kafka, report, ours = side_by_side("caught up", isolated, group)
-    assert len(kafka) == PARTITIONS and all(r.lag == 0 and r.consumer_id for r in kafka)
+def test_caught_up(cases):
+    case = cases["caught_up"]
+    agree(case)
+    assert len(case.kafka) == PARTITIONS and all(r.lag == 0 and r.consumer_id for r in case.kafka)
     # "If the current lag is zero, the partition is never in error"
-    assert report["status"] == "OK" and {p["status"] for p in ours.values()} == {"OK"}
+    assert case.report["status"] == "OK" and {p["status"] for p in case.ours.values()} == {"OK"}
 
 
-def test_paused_with_lag(isolated, group):
-    """Two paused members: one commits nothing more (a librdkafka consumer's auto-commit skips
-    unchanged offsets), one keeps committing the same offsets (as Java's auto-commit does)."""
-    per_partition(isolated, COUNTS)
-    recommitting = f"{group}_recommits"
-    with (
-        member(isolated, group, read=390) as silent,
-        member(isolated, recommitting, read=390) as busy,
-    ):
-        silent.pause(silent.assignment())
-        busy.pause(busy.assignment())
-        per_partition(isolated, {p: 7 for p in range(PARTITIONS)})
-        positions = busy.committed(busy.assignment(), timeout=10)
-        stop = threading.Event()
-
-        def recommit() -> None:
-            while not stop.wait(0.5):
-                busy.commit(offsets=positions, asynchronous=False)
-
-        thread = threading.Thread(target=recommit, daemon=True)
-        thread.start()
-        try:
-            stop.wait(2.5)  # a few re-commits in the window before both tools read
-            kafka, report, ours = side_by_side("paused, no commits", isolated, group)
-            assert all(r.lag == 7 and r.consumer_id for r in kafka)
-            # "the consumer has not committed an offset for that partition in some time, and
-            # the lag is non-zero": STOP, not STALL (issue 16, point 3)
-            assert {p["status"] for p in ours.values()} == {"STOP"}
-            assert report["status"] == "ERR"
-
-            kafka, report, ours = side_by_side("paused, re-committing", isolated, recommitting)
-            assert all(r.lag == 7 for r in kafka)
-            # "the consumer is committing offsets for the partition, but they are not
-            # increasing and the lag is non-zero"
-            assert {p["status"] for p in ours.values()} == {"STALL"}, [
-                p["reason"] for p in ours.values()
-            ]
-            assert all(p["commits"] >= 2 for p in ours.values())
-            assert report["status"] == "ERR"
-        finally:
-            stop.set()
-            thread.join(10)
+def test_paused_with_lag_and_no_commits_is_stop(cases):
+    case = cases["paused_silent"]
+    agree(case)
+    assert len(case.kafka) == PARTITIONS
+    assert all(r.lag == 7 and r.consumer_id for r in case.kafka)
+    # "the consumer has not committed an offset for that partition in some time, and the lag
+    # is non-zero": STOP, not STALL (issue 16, point 3)
+    assert {p["status"] for p in case.ours.values()} == {"STOP"}
+    assert case.report["status"] == "ERR"
 
 
-def test_commits_on_some_partitions_only(isolated, group):
-    per_partition(isolated, COUNTS)
-    commit(isolated, group, {0: 10, 3: 55})
-    kafka, report, ours = side_by_side("commits on 2 of 6 partitions, no members", isolated, group)
-    assert sorted(r.partition for r in kafka) == [0, 3]  # no row without a commit
-    assert report["total_lag"] == (40 - 10) + (70 - 55)
-    assert [ours[p]["status"] for p in (1, 2, 4, 5)] == ["NO_COMMIT"] * 4
-    assert all("unknown for this group" in ours[p]["reason"] for p in (1, 2, 4, 5))
-
-    with member(isolated, group, read=0):  # a member owns them all, commits nothing
-        kafka, report, ours = side_by_side(
-            "commits on 2 of 6 partitions, a member", isolated, group
-        )
-    assert len(kafka) == PARTITIONS
-    assert [r.lag for r in sorted(kafka, key=lambda r: r.partition)] == [
-        30,
-        None,
-        None,
-        15,
-        None,
-        None,
-    ]
+def test_paused_with_lag_and_the_same_commits_is_stall(cases):
+    case = cases["paused_recommitting"]
+    agree(case)
+    assert len(case.kafka) == PARTITIONS and all(r.lag == 7 for r in case.kafka)
+    # "the consumer is committing offsets for the partition, but they are not increasing and
+    # the lag is non-zero"
+    statuses = {p["status"] for p in case.ours.values()}
+    assert statuses == {"STALL"}, [p["reason"] for p in case.ours.values()]
+    assert all(p["commits"] >= 2 for p in case.ours.values())
+    assert case.report["status"] == "ERR"
 
 
-def test_commit_past_the_log_end(isolated, group):
-    per_partition(isolated, COUNTS)
-    commit(isolated, group, {p: n for p, n in COUNTS.items()} | {2: COUNTS[2] + 50})
-    kafka, report, ours = side_by_side("commit past the log end", isolated, group)
-    assert {r.partition: r.lag for r in kafka}[2] == -50
-    assert ours[2]["status"] == "ERR" and "past the log end 60 (lag -50)" in ours[2]["reason"]
-    assert report["status"] == "ERR" and report["total_lag"] == -50
+def test_commits_on_some_partitions_only(cases):
+    empty, owned = cases["some_empty"], cases["some_member"]
+    agree(empty)
+    agree(owned)
+    assert sorted(r.partition for r in empty.kafka) == [0, 3]  # no row without a commit
+    assert empty.report["total_lag"] == owned.report["total_lag"] == (40 - 10) + (70 - 55)
+    assert [empty.ours[p]["status"] for p in (1, 2, 4, 5)] == ["NO_COMMIT"] * 4
+    assert all("unknown for this group" in empty.ours[p]["reason"] for p in (1, 2, 4, 5))
+    lags = [r.lag for r in sorted(owned.kafka, key=lambda r: r.partition)]
+    assert lags == [30, None, None, 15, None, None]  # a member owns them: "-" without a commit
 
 
-def test_a_group_whose_members_left(isolated, group):
-    per_partition(isolated, {p: n for p, n in COUNTS.items() if p != 5})  # 5 stays empty
-    with member(isolated, group, read=sum(n for p, n in COUNTS.items() if p != 5)):
-        pass  # read, committed, left
-    per_partition(isolated, {p: 11 for p in range(PARTITIONS)})
-    kafka, report, ours = side_by_side("members left", isolated, group)
-    assert report["state"] == "EMPTY" and report["members"] == 0
-    assert sorted(r.partition for r in kafka) == [0, 1, 2, 3, 4]  # 5 never committed
-    assert all(r.lag == 11 and r.consumer_id is None for r in kafka)
-    assert ours[5]["lag"] is None and ours[5]["status"] == "NO_COMMIT"
-    # STOP: "no commits for longer than the window" (one commit each, then silence)
-    assert all(ours[p]["status"] == "STOP" for p in range(5))
-    assert report["status"] == "ERR" and report["total_lag"] == 55
+def test_commit_past_the_log_end(cases):
+    case = cases["past_end"]
+    agree(case)
+    assert {r.partition: r.lag for r in case.kafka}[2] == -50
+    p2 = case.ours[2]
+    assert p2["status"] == "ERR" and "past the log end 60 (lag -50)" in p2["reason"]
+    assert case.report["status"] == "ERR" and case.report["total_lag"] == -50
+
+
+def test_a_group_whose_members_left(cases):
+    case = cases["members_left"]
+    agree(case)
+    assert case.report["state"] == "EMPTY" and case.report["members"] == 0
+    assert sorted(r.partition for r in case.kafka) == [0, 1, 2, 3, 4]  # 5 never committed
+    assert all(r.lag == 11 and r.consumer_id is None for r in case.kafka)
+    assert case.ours[5]["lag"] is None and case.ours[5]["status"] == "NO_COMMIT"
+    # STOP: no commit for longer than the window spans (one commit each, then silence)
+    assert all(case.ours[p]["status"] == "STOP" for p in range(5))
+    assert case.report["status"] == "ERR" and case.report["total_lag"] == 55
