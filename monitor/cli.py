@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     admin = admin_client(settings, **quiet)
     mongo = mongo_client(settings, serverSelectionTimeoutMS=2000)
     reader = MessageTimes(settings, **quiet)
-    commit_log = CommitLog(settings, **quiet)
+    commit_log = CommitLog(settings, [args.group], **quiet)
     try:
         report, notes = collect(
             admin,

@@ -13,7 +13,9 @@ STOP). The coordinator writes one record per committed partition to `__consumer_
 `CommitLog` replays the topic from its start (compaction keeps at least each partition's last
 commit) with one consumer that only `assign`s (joins no group, commits nothing) and then tails
 it: each `refresh` reads what was written since. It keeps the last `INTERVALS` commits per
-(group, topic, partition).
+(group, topic, partition). Given `groups`, it reads only the partitions that hold them (a group's
+records are in partition abs(Java hashCode of its name) % partitions, as the coordinator puts
+them), so a one-shot CLI reads one partition, not the whole topic.
 """
 
 from __future__ import annotations
@@ -87,10 +89,28 @@ def parse_value(data: bytes | None) -> tuple[int, float] | None:
     return offset, commit_ms / 1000.0
 
 
-class CommitLog:
-    """The commits of every group, kept up to date by `refresh`. Thread-safe."""
+def java_hash(text: str) -> int:
+    """Java's String.hashCode (over UTF-16 code units, 32-bit signed)."""
+    raw = text.encode("utf-16-be")
+    h = 0
+    for i in range(0, len(raw), 2):
+        h = (31 * h + int.from_bytes(raw[i : i + 2], "big")) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
 
-    def __init__(self, settings: Settings, **overrides: object):
+
+def partition_of(group: str, partitions: int) -> int:
+    """The `__consumer_offsets` partition of `group` (Kafka's Utils.abs(hashCode) % count)."""
+    h = java_hash(group)
+    return (0 if h == -(1 << 31) else abs(h)) % partitions
+
+
+class CommitLog:
+    """The commits of every group (or of `groups`), kept up to date by `refresh`. Thread-safe."""
+
+    def __init__(
+        self, settings: Settings, groups: Iterable[str] | None = None, **overrides: object
+    ):
+        self._groups = None if groups is None else set(groups)
         self._lock = threading.Lock()
         self._commits: dict[str, dict[tuple[str, int], deque[Commit]]] = {}
         self._assigned = False
@@ -139,9 +159,12 @@ class CommitLog:
         meta = metadata.topics.get(TOPIC)
         if meta is None or meta.error is not None:
             return  # no group has committed on this cluster yet
-        self._consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in meta.partitions])
+        wanted = set(meta.partitions)
+        if self._groups is not None:
+            wanted = {partition_of(g, len(meta.partitions)) for g in self._groups}
+        self._consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in wanted])
         self._assigned = True
-        self._behind = set(meta.partitions)
+        self._behind = wanted
 
     def _add(self, raw_key: bytes | None, raw_value: bytes | None) -> None:
         try:
@@ -152,6 +175,8 @@ class CommitLog:
         except (struct.error, IndexError):
             return  # a record of a format this reader does not know
         group, topic, partition = key
+        if self._groups is not None and group not in self._groups:
+            return
         mine = self._commits.setdefault(group, {})
         if value is None:
             mine.pop((topic, partition), None)  # offset deleted (expired, or the group deleted)

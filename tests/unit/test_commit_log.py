@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from monitor.commits import parse_key, parse_value
+from monitor.commits import java_hash, parse_key, parse_value, partition_of
 
 
 def string(text: str) -> bytes:
@@ -61,3 +61,24 @@ def test_offset_commit_values(version):
 
 def test_a_tombstone_is_a_deleted_offset():
     assert parse_value(None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("", 0),
+        ("a", 97),
+        ("hello", 99162322),
+        ("polygenelubricants", -(1 << 31)),
+        ("é✓", 17226),
+        ("😀", 0xD83D * 31 + 0xDE00),
+    ],
+)
+def test_java_string_hash(text, value):
+    assert java_hash(text) == value
+
+
+def test_the_partition_of_a_group_is_the_coordinators():
+    assert partition_of("hello", 50) == 99162322 % 50
+    assert partition_of("polygenelubricants", 6) == 0  # Integer.MIN_VALUE: abs gives 0
+    assert partition_of("checkin-consumers", 6) in range(6)
