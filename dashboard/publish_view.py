@@ -117,7 +117,7 @@ def _submit(kafka: CheckInProducer, settings: Settings) -> None:
     state.publish_values = values
     result = checkin_from_form(values, settings.checkin_timezone)
     state.publish_errors = result.errors
-    if result.ok:
+    if result.ok and result.checkin is not None:
         _publish(kafka, result.checkin, state.pub_event_id.strip() or fresh_event_id())
 
 

@@ -121,8 +121,8 @@ def render_text(report: GroupReport, notes: Sequence[str]) -> str:
         f"consumed/s {num(report.consumed_per_s, '.1f')}  (history samples: {report.samples})",
         "",
     ]
-    header = ("topic", "part", "start", "end", "committed", "lag", "time lag s", "status")
-    header += ("last commit", "member id", "client id@host")
+    header: tuple[str, ...] = ("topic", "part", "start", "end", "committed", "lag", "time lag s")
+    header += ("status", "last commit", "member id", "client id@host")
     rows = [header]
     for p in report.partitions:
         owner = f"{p.client_id}@{p.host}" if p.client_id else "-"

@@ -142,12 +142,14 @@ class CommitLog:
             while first or (self._behind and time.monotonic() < deadline):
                 first = False
                 for msg in self._consumer.consume(num_messages=1000, timeout=0.1):
-                    error = msg.error()
+                    error, partition = msg.error(), msg.partition()
+                    if partition is None:
+                        continue  # a client-level error, about no partition
                     if error is None:
-                        self._behind.add(msg.partition())
+                        self._behind.add(partition)
                         self._add(msg.key(), msg.value())
                     elif error.code() == KafkaError._PARTITION_EOF:
-                        self._behind.discard(msg.partition())
+                        self._behind.discard(partition)
             return not self._behind
 
     def _assign(self, timeout: float) -> None:
