@@ -35,6 +35,8 @@ from readmodels.events import homecheckin_document
 from readmodels.orders import status_notice
 
 log = logging.getLogger(__name__)
+# Where a fresh group starts: the lag monitor says so for partitions it never committed.
+AUTO_OFFSET_RESET = "earliest"
 
 
 class Stopped(Exception):
@@ -83,7 +85,7 @@ class CheckInConsumer:
                 "group.id": self.settings.consumer_group,
                 "client.id": f"checkin-consumer-{os.getpid()}",
                 "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
+                "auto.offset.reset": AUTO_OFFSET_RESET,
                 # A long MongoDB outage keeps one batch in hand; leave the group late.
                 "max.poll.interval.ms": 600_000,
             },

@@ -22,7 +22,8 @@ from pymongo.errors import PyMongoError
 from checkins.settings import Settings
 from monitor import alert_log, alerts, catchup, group_events
 from monitor import history as lag_history
-from monitor.cli import HISTORY_SECONDS, oldest_unread
+from monitor.cli import HISTORY_SECONDS, oldest_unread, own_offset_reset
+from monitor.commits import CommitLog
 from monitor.metrics import Latest, SamplerCollector
 from monitor.notify import Notifier
 from monitor.offsets import GroupSnapshot, LagReadError, MessageTimes, topic_offsets
@@ -96,6 +97,8 @@ class Watch:
         self.engine = alerts.Engine(alerts.default_rules(settings))
         self.notifier = Notifier(settings, clock)
         self.reader = MessageTimes(settings, **{"client.id": "lag-sampler-reader"})
+        # Every group's commits from __consumer_offsets, for Burrow's rules (as the CLI's).
+        self.commit_log = CommitLog(settings, **{"client.id": "lag-sampler-commits"})
         self.history: dict[str, deque[GroupSnapshot]] = {}
         self.members: dict[str, group_events.Membership] = {}
         self.dlq_ends: deque[tuple[float, int]] = deque()
@@ -172,6 +175,8 @@ class Watch:
         reports: dict[str, GroupReport] = {}
         at_of = {s.group: s.at for s in snaps}
         catch_up = {}
+        # After the snapshots: every commit up to the committed offsets read is in the log.
+        self.commit_log.refresh()
         times_of = self._message_times({s.group: oldest_unread(s) for s in snaps})
         for snap in snaps:
             past = self._past(snap.group, store)
@@ -244,7 +249,9 @@ class Watch:
     ) -> GroupReport:
         """The group's report from the same inputs as `monitor.cli.collect` gives `build` (keep
         them in step: /metrics must show what `python -m dashboard.lag --json` prints)."""
-        return build(snap, past, times)
+        commits = self.commit_log.of(snap.group, [(p.topic, p.partition) for p in snap.partitions])
+        offset_reset = own_offset_reset(self.settings, snap.group)
+        return build(snap, past, times, commits, offset_reset=offset_reset)
 
     def _message_times(self, wanted: dict[str, dict[Key, int]]) -> dict[str, dict[Key, float]]:
         """The timestamps of every group's oldest unread messages, in as few reads as there are
@@ -317,3 +324,4 @@ class Watch:
     def close(self) -> None:
         self.notifier.close()
         self.reader.close()
+        self.commit_log.close()

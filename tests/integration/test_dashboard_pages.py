@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import streamlit as st
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from pymongo import MongoClient, monitoring
 from pymongo.errors import ExecutionTimeout
 from streamlit.testing.v1 import AppTest
@@ -270,6 +270,19 @@ def test_overview_shows_the_figures_lag_and_dlq(board):
     events = spread(4, now=now, minutes_apart=2)  # 0, 2, 4, 6 min ago
     events.append(checkin("old", at=now - timedelta(hours=3), status="completed"))
     write_checkins(db, events)
+    # The group has a position (offset 0) on every partition: lag counts from commits only,
+    # as Kafka's own kafka-consumer-groups counts it.
+    committer = Consumer(kafka_config(settings, **{"group.id": settings.consumer_group}))
+    try:
+        committer.commit(
+            offsets=[
+                TopicPartition(settings.checkin_topic, p, 0)
+                for p in range(settings.checkin_partitions)
+            ],
+            asynchronous=False,
+        )
+    finally:
+        committer.close()
     producer = Producer(kafka_config(settings))
     for i in range(3):
         producer.produce(settings.checkin_topic, value=b'{"A":"B"}', key=str(i).encode())

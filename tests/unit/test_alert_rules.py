@@ -14,7 +14,8 @@ def partition(lag: int, time_lag: float | None = 0.0, status: str = "OK") -> Par
     return PartitionReport(
         topic="T", partition=0, start=0, end=100, committed=100 - lag, lag=lag,
         time_lag_s=time_lag, time_lag_source="message", status=status, colour="", reason="r",
-        client_id=None, host=None,
+        member_id=None, client_id=None, host=None, last_commit_at=None, last_commit_age_s=None,
+        commits=0,
     )  # fmt: skip
 
 
