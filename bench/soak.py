@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pymongo import MongoClient
 
 from bench import soak_figures as sf
 from bench.soak_browser import DashboardUser, window_figures
@@ -47,7 +46,9 @@ from bench.soak_probe import (
     kafka_log_bytes,
     store_files,
 )
+from checkins.clients import mongo_client
 from checkins.settings import LOCAL_HOST, Settings
+from readmodels import events
 from stack.paths import ROOT, StackDir
 
 RESULTS = ROOT / "bench-results"
@@ -170,8 +171,8 @@ class VisibilityWatch(threading.Thread):
     def __init__(self, settings: Settings, pending: deque) -> None:
         super().__init__(name="soak-visibility", daemon=True)
         self.pending = pending
-        self.client = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=10_000)
-        self.homecheckins = self.client[settings.mongodb_database].homecheckins
+        self.client = mongo_client(settings, serverSelectionTimeoutMS=10_000)
+        self.homecheckins = self.client[settings.mongodb_database][events.COLLECTION]
         self.lock = threading.Lock()
         self.window: list[float] = []
         self.seen = 0
@@ -361,13 +362,10 @@ def _figures(windows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _events_stored(settings: Settings) -> int:
-    """The same count the overview shows: `$collStats` rows (no scan of every document)."""
-    client = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=10_000)
+    """The count the overview shows (no scan of every document on the local store)."""
+    client = mongo_client(settings, serverSelectionTimeoutMS=10_000)
     try:
-        rows = client[settings.mongodb_database].homecheckins.aggregate(
-            [{"$collStats": {"count": {}}}]
-        )
-        return int(sum(row.get("count", 0) for row in rows))
+        return events.events_stored(client[settings.mongodb_database])
     finally:
         client.close()
 

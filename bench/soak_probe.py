@@ -7,9 +7,10 @@ import contextlib
 from pathlib import Path
 
 import psutil
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
 from bench.soak_figures import mb
+from checkins.clients import consumer
 from checkins.settings import Settings
 from stack.paths import StackDir
 
@@ -111,14 +112,13 @@ class LagReader:
 
     def __init__(self, settings: Settings) -> None:
         self.topic = settings.checkin_topic
-        self.consumer = Consumer(
-            settings.kafka_config(
-                **{
-                    "group.id": settings.consumer_group,
-                    "enable.auto.commit": False,
-                    "client.id": "soak-lag-reader",
-                }
-            )
+        self.consumer = consumer(
+            settings,
+            **{
+                "group.id": settings.consumer_group,
+                "enable.auto.commit": False,
+                "client.id": "soak-lag-reader",
+            },
         )
 
     def total(self) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pymongo import MongoClient
 
+from checkins.clients import mongo_client
 from checkins.settings import Settings
 from stack import install, processes, store
 from stack.paths import ROOT, StackDir
@@ -49,7 +50,7 @@ def own_ferretdb(root: Path, *extra: str) -> Iterator[tuple[MongoClient, Path]]:
         cwd=ROOT,
         env=dict(os.environ),
     )
-    client = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=20_000)
+    client = mongo_client(settings, serverSelectionTimeoutMS=20_000)
     try:
         wait_for(lambda: store.answers(settings), 30, f"ferretdb-local on {PORT}")
         yield client, stack.data("mongo") / f"{DATABASE}.sqlite"
