@@ -143,7 +143,7 @@ class ApiLoad(threading.Thread):
                 body = {
                     "internetNo": str(8860000000 + i // 5),
                     "orderNo": f"soak_api_order_{i // 5:07d}",
-                    "staffCode": f"soak_api_{i % 40:03d}",
+                    "staffCode": f"soak_api_{(i // 5) % 40:03d}",  # an order keeps its technician
                     "jobStatus": statuses[i % len(statuses)],
                     "checkinLatitude": 13.70 + (i % 97) / 1000,
                     "checkinLongitude": 100.50 + (i % 89) / 1000,
@@ -267,6 +267,8 @@ def _soak(k, env, own: Settings, stack: StackDir, services, started) -> dict[str
     started.append(("closer", lag.close))
     started.append(("closer", watch.close))
     user.ready.wait(180)
+    if user.error or not user.ready.is_set():
+        raise RuntimeError(f"the dashboard's pages did not open: {user.error or 'timed out'}")
 
     meter = ProcessMeter(stack, services)
     meter.read({"chromium": chromium_processes()})  # CPU reference point
