@@ -19,7 +19,7 @@ from checkins.settings import Settings, get_settings
 from dashboard import map_layers as ml
 from dashboard import queries
 from dashboard.formatting import local_time
-from readmodels import disk, stats, timeline
+from readmodels import stats, timeline
 from stack.paths import ROOT
 from tests.readmodels import checkin, spread, write_checkins
 
@@ -496,29 +496,3 @@ def test_clicking_a_technician_shows_its_recent_checkins_and_orders(board):
         {"order": "o0", "status": "completed"},
         {"order": "o1", "status": "homecheckedin"},
     ]
-
-
-def test_overview_shows_the_local_stores_disk_use_beside_events_stored(board):
-    settings, db = board
-    write_checkins(db, spread(6, now=datetime.now(UTC)))
-    folder = disk.data_dir(settings)
-    before = disk.database_use(folder, settings.mongodb_database)
-    at = open_page("pages/overview.py")
-    after = disk.database_use(folder, settings.mongodb_database)
-    metrics = {m.label: m.value for m in at.metric}
-
-    assert before.database_bytes > 0, f"no database file in {folder}"
-    assert metrics["Events stored"] == "6"
-    assert metrics["Store on disk"] in {disk.describe(u)[0] for u in (before, after)}
-    captions = [c.value for c in at.caption]
-    assert any(c.startswith("database ") and " + WAL " in c for c in captions), captions
-
-
-def test_overview_says_n_a_for_the_disk_use_of_an_external_mongodb(board, monkeypatch):
-    settings, _ = board
-    monkeypatch.setenv("MONGODB_URI", settings.mongo_uri)  # the same server, named as external
-    get_settings.cache_clear()
-    at = open_page("pages/overview.py")
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Store on disk"] == "n/a"
-    assert metrics["MongoDB"] == "reachable"
