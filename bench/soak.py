@@ -246,6 +246,14 @@ def _soak(k, env, own: Settings, stack: StackDir, services, started) -> dict[str
     seconds, window_s = k["seconds"], k["window_s"]
     api_rate = k["rate"] * k["api_share"]
     sim_rate = k["rate"] - api_rate
+    # The user first: the pages open (Chromium, first runs) before any load starts.
+    user = DashboardUser(f"http://{LOCAL_HOST}:{own.dashboard_port}", every=window_s)
+    user.start()
+    started.append(("thread", user))
+    user.ready.wait(180)
+    if user.error or not user.ready.is_set():
+        raise RuntimeError(f"the dashboard's pages did not open: {user.error or 'timed out'}")
+
     sim_log = stack.log_file("simulator")
     sim_log.parent.mkdir(parents=True, exist_ok=True)
     with open(sim_log, "ab") as log:
@@ -259,16 +267,12 @@ def _soak(k, env, own: Settings, stack: StackDir, services, started) -> dict[str
     pending: deque = deque()
     watch = VisibilityWatch(own, pending)
     api = ApiLoad(f"http://{LOCAL_HOST}:{own.api_port}", api_rate, seconds, pending)
-    user = DashboardUser(f"http://{LOCAL_HOST}:{own.dashboard_port}", every=window_s)
     lag = LagReader(own)
-    for thread in (watch, api, user):
+    for thread in (watch, api):
         thread.start()
         started.append(("thread", thread))
     started.append(("closer", lag.close))
     started.append(("closer", watch.close))
-    user.ready.wait(180)
-    if user.error or not user.ready.is_set():
-        raise RuntimeError(f"the dashboard's pages did not open: {user.error or 'timed out'}")
 
     meter = ProcessMeter(stack, services)
     meter.read({"chromium": chromium_processes()})  # CPU reference point

@@ -10,8 +10,8 @@ package main
 // checkpoint holds new writers back, waits (busy timeout) for the reads of older snapshots to
 // end, copies the rest and cuts the file to zero bytes. It runs after a PASSIVE one, which does
 // the bulk of the copying without blocking anyone, so writers wait only for reads that were
-// already running. journal_size_limit (main.go) caps what a rewind by FerretDB's own
-// connections leaves on disk when this one cannot truncate.
+// already running (softBusy, hardBusy: how long). journal_size_limit (main.go) caps what a
+// rewind by FerretDB's own connections leaves on disk when this one cannot truncate.
 
 import (
 	"context"
@@ -23,9 +23,16 @@ import (
 	"time"
 )
 
-// checkpointBusyMillis is how long a TRUNCATE checkpoint waits for older reads to finish; it
-// holds writers back meanwhile, so it stays short. A busy checkpoint is retried later.
-const checkpointBusyMillis = 2000
+// How long a TRUNCATE checkpoint waits for older reads to finish. It holds writers back
+// meanwhile, so it is short while the log is small (a busy one is retried later, with
+// backoff). Past hardAboveBytes the disk comes first: it waits out the reads in flight, which
+// end within the dashboard's 20-s query limit (maxTimeMS), twice over for the reads that start
+// while the older ones finish; the writers (FerretDB's own busy timeout: 10 s) retry.
+const (
+	softBusy       = 2 * time.Second
+	hardBusy       = 45 * time.Second
+	hardAboveBytes = 48 << 20
+)
 
 // maxBackoff: after busy checkpoints a file waits twice as long each time, at most this.
 const maxBackoff = 16 * time.Second
@@ -49,10 +56,16 @@ func checkpointWALs(ctx context.Context, dataDir string, every time.Duration, ab
 		case <-ticker.C:
 		}
 		for _, file := range databaseFiles(dataDir) {
-			if walSize(file) <= above || time.Now().Before(notBefore[file]) {
+			size := walSize(file)
+			hard := size > hardAboveBytes
+			if size <= above || (!hard && time.Now().Before(notBefore[file])) {
 				continue
 			}
-			busy, err := checkpointDatabase(ctx, file)
+			wait := softBusy
+			if hard {
+				wait = hardBusy
+			}
+			busy, err := checkpointDatabase(ctx, file, wait)
 			if err != nil || busy {
 				backoff[file] = min(max(2*backoff[file], every), maxBackoff)
 				notBefore[file] = time.Now().Add(backoff[file])
@@ -82,8 +95,8 @@ func walSize(file string) int64 {
 // checkpointDatabase copies the log of one database file into it and truncates the log;
 // busy is true when a reader or writer kept it from finishing (the log then stays as it is).
 // mode=rw: never create a file FerretDB has dropped.
-func checkpointDatabase(ctx context.Context, file string) (busy bool, err error) {
-	dsn := "file:" + file + "?mode=rw&_pragma=busy_timeout(" + strconv.Itoa(checkpointBusyMillis) + ")"
+func checkpointDatabase(ctx context.Context, file string, wait time.Duration) (busy bool, err error) {
+	dsn := "file:" + file + "?mode=rw&_pragma=busy_timeout(" + strconv.Itoa(int(wait.Milliseconds())) + ")"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return false, err
