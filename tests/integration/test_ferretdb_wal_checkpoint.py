@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from pymongo import MongoClient
 
 from checkins.clients import mongo_client
@@ -22,6 +23,8 @@ from checkins.settings import Settings
 from stack import install, processes, store
 from stack.paths import ROOT, StackDir
 from tests.waiting import wait_for
+
+pytestmark = pytest.mark.slow  # two 30-s loads
 
 PORT = 37017
 DATABASE = "walsoak"
