@@ -315,7 +315,9 @@ def _soak(k, env, own: Settings, stack: StackDir, services, started) -> dict[str
         "api_failed": api.failed,
         "api_last_error": api.last_error,
         "stored": stored,
-        "lost": sf.lost(acknowledged, stored) if sim_acked is not None else None,
+        # Only a drained pipeline tells lost from not yet stored.
+        "lost": sf.lost(acknowledged, stored) if sim_acked is not None and drained else None,
+        "not_stored_at_end": acknowledged - stored,
         "lost_api_ids": len(getattr(watch, "unseen", [])),
         "drained": drained,
         "dashboard_error": user.error,
