@@ -9,9 +9,10 @@ package main
 // only at a clean shutdown. So once a log passes -checkpoint-above (16 MB), a TRUNCATE
 // checkpoint holds new writers back, waits (busy timeout) for the reads of older snapshots to
 // end, copies the rest and cuts the file to zero bytes. It runs after a PASSIVE one, which does
-// the bulk of the copying without blocking anyone, so writers wait only for reads that were
-// already running (softBusy, hardBusy: how long). journal_size_limit (main.go) caps what a
-// rewind by FerretDB's own connections leaves on disk when this one cannot truncate.
+// the bulk of the copying without blocking anyone, and tells whether a read of an older
+// snapshot is still in flight (softBusy, hardBusy: when writers wait, and how long).
+// journal_size_limit (main.go) caps what a rewind by FerretDB's own connections leaves on disk
+// when this one cannot truncate.
 
 import (
 	"context"
@@ -23,18 +24,20 @@ import (
 	"time"
 )
 
-// How long a TRUNCATE checkpoint waits for older reads to finish. It holds writers back
-// meanwhile, so it is short while the log is small (a busy one is retried later, with
-// backoff). Past hardAboveBytes the disk comes first: it waits out the reads in flight, which
-// end within the dashboard's 20-s query limit (maxTimeMS), twice over for the reads that start
-// while the older ones finish; the writers (FerretDB's own busy timeout: 10 s) retry.
+// How long a TRUNCATE checkpoint waits for reads to finish; it holds writers back meanwhile.
+// Below hardAboveBytes it is tried only when a PASSIVE checkpoint could copy the whole log (no
+// read of an older snapshot in flight), and waits briefly: the soak showed the dashboard's
+// reads outlasting any short wait, and each failed wait had stalled the consumers for nothing.
+// Past hardAboveBytes the disk comes first: it waits out the reads in flight, which end within
+// the dashboard's 20-s query limit (maxTimeMS), twice over for the reads that start while the
+// older ones finish; the writers (FerretDB's busy timeout: 10 s) retry.
 const (
-	softBusy       = 2 * time.Second
+	softBusy       = 500 * time.Millisecond
 	hardBusy       = 45 * time.Second
 	hardAboveBytes = 48 << 20
 )
 
-// maxBackoff: after busy checkpoints a file waits twice as long each time, at most this.
+// maxBackoff: after truncations that waited in vain a file waits twice as long each time, at most this.
 const maxBackoff = 16 * time.Second
 
 // walWarnBytes: a log still above this after a checkpoint is worth a line in the log.
@@ -42,8 +45,7 @@ const walWarnBytes = 64 << 20
 
 // checkpointWALs looks at every database file's write-ahead log every `every` and checkpoints
 // and truncates those grown past `above` bytes, until ctx is done. By size, not by the clock:
-// the work (and the writers' short wait) follows what was written, and an idle database costs
-// nothing.
+// the work follows what was written, and an idle database costs nothing.
 func checkpointWALs(ctx context.Context, dataDir string, every time.Duration, above int64, logger *slog.Logger) {
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
@@ -65,8 +67,8 @@ func checkpointWALs(ctx context.Context, dataDir string, every time.Duration, ab
 			if hard {
 				wait = hardBusy
 			}
-			busy, err := checkpointDatabase(ctx, file, wait)
-			if err != nil || busy {
+			busy, waited, err := checkpointDatabase(ctx, file, wait, hard)
+			if err != nil || (busy && waited) { // a skip made nobody wait: try again next tick
 				backoff[file] = min(max(2*backoff[file], every), maxBackoff)
 				notBefore[file] = time.Now().Add(backoff[file])
 			} else {
@@ -92,14 +94,15 @@ func walSize(file string) int64 {
 	return st.Size()
 }
 
-// checkpointDatabase copies the log of one database file into it and truncates the log;
-// busy is true when a reader or writer kept it from finishing (the log then stays as it is).
-// mode=rw: never create a file FerretDB has dropped.
-func checkpointDatabase(ctx context.Context, file string, wait time.Duration) (busy bool, err error) {
+// checkpointDatabase copies the log of one database file into it and truncates the log; busy
+// is true when reads kept it from truncating (the log then stays as it is). Unless `hard`, it
+// truncates only a log the PASSIVE pass copied whole. mode=rw: never create a file FerretDB
+// has dropped.
+func checkpointDatabase(ctx context.Context, file string, wait time.Duration, hard bool) (busy, waited bool, err error) {
 	dsn := "file:" + file + "?mode=rw&_pragma=busy_timeout(" + strconv.Itoa(int(wait.Milliseconds())) + ")"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
@@ -108,8 +111,11 @@ func checkpointDatabase(ctx context.Context, file string, wait time.Duration) (b
 	for _, mode := range []string{"PASSIVE", "TRUNCATE"} {
 		row := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")")
 		if err := row.Scan(&blocked, &logFrames, &copied); err != nil {
-			return false, err
+			return false, mode == "TRUNCATE", err
+		}
+		if mode == "PASSIVE" && !hard && copied < logFrames {
+			return true, false, nil // an older read still needs the log: make no writer wait
 		}
 	}
-	return blocked != 0, nil
+	return blocked != 0, true, nil
 }
