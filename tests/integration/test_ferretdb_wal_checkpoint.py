@@ -24,13 +24,13 @@ from stack import install, processes, store
 from stack.paths import ROOT, StackDir
 from tests.waiting import wait_for
 
-pytestmark = pytest.mark.slow  # two 30-s loads
+pytestmark = pytest.mark.slow  # two 40-s loads
 
 PORT = 37017
 DATABASE = "walsoak"
-WAL_BOUND = 32 << 20  # bytes: "tens of MB"
+WAL_BOUND = 64 << 20  # bytes: issue 17's bound (ferretdb-local truncates by 48 MB at the latest)
 SETTLE = 3.0  # s before the log is sampled: ferretdb-local looks at it every second
-LOAD_SECONDS = 30.0
+LOAD_SECONDS = 40.0
 BATCH = 50  # documents per insert_many, as the consumers write
 BLOB = 600  # bytes per document: the log grows by a few MB/s
 READERS = 3
