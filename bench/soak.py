@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,15 +68,24 @@ MACHINE_NOTE = (
 )
 
 
-def knobs() -> dict[str, float]:
+@dataclass(frozen=True)
+class Knobs:
+    seconds: float
+    rate: float  # check-ins/s, the API's share included
+    api_share: float
+    window_s: float
+    workers: int
+
+
+def knobs() -> Knobs:
     env = os.environ
-    return {
-        "seconds": float(env.get("BENCH_SOAK_S", 1800)),
-        "rate": float(env.get("BENCH_SOAK_RATE", 200)),
-        "api_share": float(env.get("BENCH_SOAK_API_SHARE", 0.1)),
-        "window_s": float(env.get("BENCH_SOAK_WINDOW_S", 60)),
-        "workers": int(env.get("BENCH_SOAK_WORKERS", 3)),
-    }
+    return Knobs(
+        seconds=float(env.get("BENCH_SOAK_S", 1800)),
+        rate=float(env.get("BENCH_SOAK_RATE", 200)),
+        api_share=float(env.get("BENCH_SOAK_API_SHARE", 0.1)),
+        window_s=float(env.get("BENCH_SOAK_WINDOW_S", 60)),
+        workers=int(env.get("BENCH_SOAK_WORKERS", 3)),
+    )
 
 
 def soak_env(stack_dir: Path, workers: int) -> dict[str, str]:
@@ -214,13 +224,13 @@ class VisibilityWatch(threading.Thread):
 def run(settings: Settings | None = None) -> dict[str, Any]:  # noqa: ARG001 - its own settings
     k = knobs()
     stack_dir = Path(tempfile.mkdtemp(prefix="checkin-soak-"))
-    env = soak_env(stack_dir, k["workers"])
-    own = soak_settings(stack_dir, k["workers"])
+    env = soak_env(stack_dir, k.workers)
+    own = soak_settings(stack_dir, k.workers)
     stack = StackDir(stack_dir)
     services = [
         "kafka",
         "mongo",
-        *[f"consumers-{i}" for i in range(1, k["workers"] + 1)],
+        *[f"consumers-{i}" for i in range(1, k.workers + 1)],
         "lag-sampler",
         "api",
         "dashboard",
@@ -242,10 +252,10 @@ def run(settings: Settings | None = None) -> dict[str, Any]:  # noqa: ARG001 - i
             signal.signal(signal.SIGTERM, previous_term)
 
 
-def _soak(k, env, own: Settings, stack: StackDir, services, started) -> dict[str, Any]:
-    seconds, window_s = k["seconds"], k["window_s"]
-    api_rate = k["rate"] * k["api_share"]
-    sim_rate = k["rate"] - api_rate
+def _soak(k: Knobs, env, own: Settings, stack: StackDir, services, started) -> dict[str, Any]:
+    seconds, window_s = k.seconds, k.window_s
+    api_rate = k.rate * k.api_share
+    sim_rate = k.rate - api_rate
     # The user first: the pages open (Chromium, first runs) before any load starts.
     user = DashboardUser(f"http://{LOCAL_HOST}:{own.dashboard_port}", every=window_s)
     user.start()
@@ -305,9 +315,9 @@ def _soak(k, env, own: Settings, stack: StackDir, services, started) -> dict[str
     figures = _figures(windows)
     return {
         "seconds_run": round(time.monotonic() - began, 1),
-        "rate": k["rate"],
-        "api_share": k["api_share"],
-        "workers": k["workers"],
+        "rate": k.rate,
+        "api_share": k.api_share,
+        "workers": k.workers,
         "machine": MACHINE_NOTE,
         "acknowledged": acknowledged,
         "acknowledged_simulator": sim_acked,

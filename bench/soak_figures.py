@@ -88,8 +88,7 @@ def per_service(windows: Sequence[dict[str, Any]], figure: str, pick: str) -> di
 
 def growth_per_hour(windows: Sequence[dict[str, Any]], path: str) -> float | None:
     """Least-squares slope of a figure over the windows' times, per hour (None: < 2 points)."""
-    points = [(w["t_s"], v) for w in windows if (v := series([w], path))]
-    points = [(t, v[0]) for t, v in points]
+    points = [(float(w["t_s"]), v[0]) for w in windows if (v := series([w], path))]
     if len(points) < 2:
         return None
     n = len(points)
