@@ -12,9 +12,10 @@ from streamlit.testing.v1 import AppTest
 from checkins.settings import get_settings
 from readmodels import disk
 from stack.paths import ROOT
+from stack.services import DASHBOARD_ENTRY
 from tests.readmodels import spread, write_checkins
 
-APP = str(ROOT / "streamlit_app.py")
+APP = str(ROOT / DASHBOARD_ENTRY)
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def board(isolated, mongo, monkeypatch):
 def overview() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("../pages/overview.py").run()  # relative to the entry script
     assert not at.exception, [e.value for e in at.exception]
     return at
 
