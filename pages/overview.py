@@ -11,7 +11,7 @@ from dashboard import clients, monitor_view
 from dashboard.formatting import local_time, store_problem
 from dashboard.overview import count_since, counts_frame, per_minute
 from monitor import offsets
-from readmodels import events, orders, store, technicians, timeline
+from readmodels import disk, events, orders, store, technicians, timeline
 
 settings = clients.settings()
 tz = settings.checkin_timezone
@@ -78,12 +78,15 @@ def show_store_figures(db, now: datetime) -> None:
     counts = figure(timeline.minute_counts, db, since, now)
     stored = figure(events.events_stored, db)
     active = figure(technicians.active_since, db, now - timedelta(minutes=int(active_minutes)))
-    cols = st.columns(3)
+    cols = st.columns(4)
     cols[0].metric("Events stored", "-" if stored is None else f"{stored:,}")
+    on_disk, parts = disk.describe(disk.local_database_use(settings))
+    cols[1].metric("Store on disk", on_disk, help="the local store's database file and its WAL")
+    cols[1].caption(parts)
     last5 = None if counts is None else count_since(counts, now - timedelta(minutes=5))
-    cols[1].metric("Check-ins, last 5 min", "-" if last5 is None else f"{last5:,}")
+    cols[2].metric("Check-ins, last 5 min", "-" if last5 is None else f"{last5:,}")
     active_label = f"Active technicians ({int(active_minutes)} min)"
-    cols[2].metric(active_label, "-" if active is None else f"{active:,}")
+    cols[3].metric(active_label, "-" if active is None else f"{active:,}")
     if counts is not None:
         st.subheader("Check-ins per minute")
         st.bar_chart(per_minute(counts, now, int(chart_minutes), tz))
