@@ -10,6 +10,7 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from checkins.clients import kafka_config
 from checkins.settings import LOCAL_HOST, Settings
 from stack.paths import ROOT, StackDir
 from stack.processes import port_open
@@ -212,7 +213,7 @@ def answers(settings: Settings, timeout: float = 2.0) -> bool:
     if not settings.kafka_is_external and not port_open(LOCAL_HOST, settings.stack_kafka_port):
         return False
     admin = AdminClient(
-        settings.kafka_config(**{"socket.connection.setup.timeout.ms": 2000, "log_level": 0})
+        kafka_config(settings, **{"socket.connection.setup.timeout.ms": 2000, "log_level": 0})
     )
     try:
         admin.list_topics(timeout=timeout)
@@ -221,18 +222,13 @@ def answers(settings: Settings, timeout: float = 2.0) -> bool:
         return False
 
 
-def node_answers(node: Node, timeout: float = 2.0) -> bool:
+def node_answers(settings: Settings, node: Node, timeout: float = 2.0) -> bool:
     """This node, asked alone, answers metadata and lists itself: it has joined the cluster
     (a broker is listed once the controller quorum has unfenced it)."""
     if not port_open(LOCAL_HOST, node.port):
         return False
-    admin = AdminClient(
-        {
-            "bootstrap.servers": node.address,
-            "socket.connection.setup.timeout.ms": 2000,
-            "log_level": 0,
-        }
-    )
+    only_this = {"bootstrap.servers": node.address, "socket.connection.setup.timeout.ms": 2000}
+    admin = AdminClient(kafka_config(settings, **only_this, log_level=0))
     try:
         return node.node_id in admin.list_topics(timeout=timeout).brokers
     except Exception:  # noqa: BLE001 - any failure means "not answering yet"
@@ -242,7 +238,7 @@ def node_answers(node: Node, timeout: float = 2.0) -> bool:
 def cluster_problem(settings: Settings, timeout: float = 5.0) -> str | None:
     """None once every node has joined and every partition has a leader; else what is missing."""
     admin = AdminClient(
-        settings.kafka_config(**{"socket.connection.setup.timeout.ms": 2000, "log_level": 0})
+        kafka_config(settings, **{"socket.connection.setup.timeout.ms": 2000, "log_level": 0})
     )
     try:
         metadata = admin.list_topics(timeout=timeout)
@@ -265,7 +261,7 @@ def cluster_problem(settings: Settings, timeout: float = 5.0) -> str | None:
 def ensure_topics(settings: Settings) -> list[str]:
     """Create the check-in topics when missing; returns the names it created. On a local
     cluster they are replicated (min(3, N) copies, min(2, N) in sync for acks=all)."""
-    admin = AdminClient(settings.kafka_config(log_level=4))
+    admin = AdminClient(kafka_config(settings, log_level=4))
     existing = set(admin.list_topics(timeout=10).topics)
     replicated: dict = {}
     if not settings.kafka_is_external and settings.stack_kafka_brokers > 1:
