@@ -2,6 +2,8 @@
 
     python -m dashboard.lag [--group G] [--topic T] [--json]
 
+Also shows the Kafka cluster (monitor/cluster.py): brokers up or down, the controller, and per
+partition shown its leader, replicas and in-sync replicas.
 Reads Kafka's offsets now (a few AdminClient calls), the sampler's history from MongoDB (for
 the Burrow-style status, the rates and interpolated time lags), and the timestamps of the
 oldest unread messages. The same `collect` feeds the lag page.
@@ -20,6 +22,7 @@ from pymongo.errors import PyMongoError
 
 from checkins.clients import mongo_client
 from checkins.settings import get_settings
+from monitor import cluster
 from monitor import history as lag_history
 from monitor.offsets import (
     GroupSnapshot,
@@ -93,11 +96,15 @@ def restrict(snap: GroupSnapshot, topics: set[str]) -> GroupSnapshot:
     return GroupSnapshot(snap.group, snap.at, snap.state, snap.members, snap.assignor, kept)
 
 
-def render_text(report: GroupReport, notes: Sequence[str]) -> str:
+def render_text(
+    report: GroupReport, notes: Sequence[str], view: cluster.ClusterView | None = None
+) -> str:
     def num(v: float | int | None, fmt: str = ",") -> str:
         return "-" if v is None else format(v, fmt)
 
-    lines = [
+    replicas = {(p.topic, p.partition): p for p in view.partitions} if view else {}
+    lines = [] if view is None else [view.summary(), *_broker_lines(view), ""]
+    lines += [
         f"group {report.group}  state {report.state}  members {report.members}  "
         f"assignor {report.assignor or '-'}",
         f"status {report.status}: {report.reason}",
@@ -107,22 +114,24 @@ def render_text(report: GroupReport, notes: Sequence[str]) -> str:
         "",
     ]
     header = ("topic", "part", "start", "end", "committed", "lag", "time lag s", "status", "owner")
+    header += ("leader", "replicas", "isr") if view else ()
     rows = [header]
     for p in report.partitions:
         owner = f"{p.client_id}@{p.host}" if p.client_id else "-"
-        rows.append(
-            (
-                p.topic,
-                str(p.partition),
-                num(p.start),
-                num(p.end),
-                num(p.committed),
-                num(p.lag),
-                num(p.time_lag_s, ".1f"),
-                p.status,
-                owner,
-            )
+        row = (
+            p.topic,
+            str(p.partition),
+            num(p.start),
+            num(p.end),
+            num(p.committed),
+            num(p.lag),
+            num(p.time_lag_s, ".1f"),
+            p.status,
+            owner,
         )
+        if view:
+            row += _placement(replicas.get((p.topic, p.partition)))
+        rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for row in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -130,6 +139,38 @@ def render_text(report: GroupReport, notes: Sequence[str]) -> str:
     lines += ["", "reasons:", *reasons]
     lines += [f"note: {n}" for n in notes]
     return "\n".join(lines)
+
+
+def _placement(placed: cluster.PartitionReplicas | None) -> tuple[str, str, str]:
+    """Leader, replicas, in-sync replicas of one partition, as table cells."""
+    if placed is None:
+        return ("?", "?", "?")
+
+    def ids(values: Sequence[int]) -> str:
+        return ",".join(map(str, values)) or "-"
+
+    leader = "OFFLINE" if placed.offline else str(placed.leader)
+    return (leader, ids(placed.replicas), ids(placed.isr))
+
+
+def _broker_lines(view: cluster.ClusterView) -> list[str]:
+    lines = []
+    for b in view.brokers:
+        role = "  (controller)" if b.controller else ""
+        where = b.address or "address unknown while down"
+        lines.append(f"  broker {b.id}  {'up' if b.up else 'DOWN'}  {where}{role}")
+    for p in view.offline:
+        lines.append(f"  OFFLINE {p.topic}[{p.partition}]: no leader (replicas {p.replicas})")
+    return lines
+
+
+def read_cluster(admin: AdminClient, bootstrap: str, notes: list[str]):
+    """The cluster view, or None with a note when Kafka does not say."""
+    try:
+        return cluster.describe(admin, bootstrap)
+    except cluster.ClusterReadError as exc:
+        notes.append(f"no cluster view: {exc}")
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             reader,
             fallback_topic=settings.checkin_topic,
         )
+        view = read_cluster(admin, settings.bootstrap_servers, notes)
     except LagReadError as exc:
         print(f"lag: {exc}", file=sys.stderr)
         return 1
@@ -161,10 +203,16 @@ def main(argv: list[str] | None = None) -> int:
         reader.close()
         mongo.close()
     if args.json:
-        print(json.dumps({**report.as_dict(), "notes": notes}))
+        shown = topics_of_report(report)
+        placed = view.as_dict(shown) if view else None
+        print(json.dumps({**report.as_dict(), "cluster": placed, "notes": notes}))
     else:
-        print(render_text(report, notes))
+        print(render_text(report, notes, view))
     return 0
+
+
+def topics_of_report(report: GroupReport) -> set[str]:
+    return {p.topic for p in report.partitions}
 
 
 if __name__ == "__main__":

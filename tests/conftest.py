@@ -15,7 +15,7 @@ from stack import broker, manager, store
 from stack.paths import StackDir
 from tests.isolation import own_topics_and_database, unique  # noqa: F401 - unique is re-exported
 
-_MARKERS = {"integration": "integration", "e2e": "e2e", "faults": "faults"}
+_MARKERS = {"integration": "integration", "e2e": "e2e", "faults": "faults", "cluster": "cluster"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

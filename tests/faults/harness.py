@@ -105,6 +105,7 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
             "STACK_DIR": str(settings.stack_dir),
             "STACK_KAFKA_PORT": str(settings.stack_kafka_port),
             "STACK_KAFKA_CONTROLLER_PORT": str(settings.stack_kafka_controller_port),
+            "STACK_KAFKA_BROKERS": str(settings.stack_kafka_brokers),
             "STACK_MONGO_PORT": str(settings.stack_mongo_port),
             "MONGODB_DATABASE": settings.mongodb_database,
             "CHECKIN_TOPIC": settings.checkin_topic,
