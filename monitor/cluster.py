@@ -174,3 +174,39 @@ def describe(admin: AdminClient, bootstrap: str = "", timeout: float = 10.0) -> 
     ]
     controller = metadata.controller_id if metadata.controller_id >= 0 else None
     return shape(live, controller, partitions, bootstrap_addresses(bootstrap))
+
+
+def broker_rows(view: ClusterView) -> list[dict]:
+    """One row per broker, for a table."""
+    return [
+        {
+            "broker": b.id,
+            "state": "up" if b.up else "DOWN",
+            "address": b.address or "(down: Kafka no longer lists it)",
+            "controller": "yes" if b.controller else "",
+        }
+        for b in view.brokers
+    ]
+
+
+def partition_rows(view: ClusterView, topics: Iterable[str]) -> list[dict]:
+    """Per partition of `topics`: leader, replicas, in-sync replicas, and what is wrong."""
+
+    def ids(values: Sequence[int]) -> str:
+        return ", ".join(map(str, values)) or "-"
+
+    return [
+        {
+            "topic": p.topic,
+            "partition": p.partition,
+            "leader": "OFFLINE" if p.offline else str(p.leader),
+            "replicas": ids(p.replicas),
+            "in sync": ids(p.isr),
+            "state": "offline"
+            if p.offline
+            else f"under-replicated (missing {ids(p.out_of_sync)})"
+            if p.under_replicated
+            else "ok",
+        }
+        for p in view.of_topics(topics)
+    ]

@@ -6,7 +6,7 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from checkins.settings import Settings
-from dashboard import clients, lag_view
+from dashboard import clients, cluster_panel, lag_view
 from dashboard.entry import through_entry
 from monitor import dead_letters, offsets
 from monitor import history as lag_history
@@ -75,6 +75,9 @@ def lag_panel() -> None:
         return
     for note in notes:
         st.warning(note)
+    view = cluster_panel.read(admin, settings.bootstrap_servers)
+    if view is not None:
+        cluster_panel.banner(view)
 
     st.markdown(lag_view.badge(report.status, report.reason), unsafe_allow_html=True)
     cols = st.columns(6)
@@ -92,6 +95,11 @@ def lag_panel() -> None:
     st.dataframe(
         frame.style.map(lag_view.status_style, subset=["status"]), hide_index=True, width="stretch"
     )
+
+    if view is not None:
+        st.subheader("Partition replicas")
+        cluster_panel.brokers(view)
+        cluster_panel.partitions(view, {p.topic for p in report.partitions})
 
     st.subheader("Lag trend")
     try:

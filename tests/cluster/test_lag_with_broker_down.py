@@ -1,6 +1,8 @@
 """With one broker of three down (the group's coordinator, so the group's offsets move to
 another broker), `python -m dashboard.lag --json` gives the same committed offsets, log-end
-offsets and lag as Kafka's own kafka-consumer-groups run against the two survivors."""
+offsets and lag as Kafka's own kafka-consumer-groups run against the two survivors, and names
+the missing broker; every dashboard page still answers and the overview says the cluster is
+degraded."""
 
 from __future__ import annotations
 
@@ -14,16 +16,19 @@ from confluent_kafka import TopicPartition
 
 from checkins.clients import admin_client, consumer
 from checkins.producer import CheckInProducer
+from checkins.settings import get_settings
 from stack.paths import ROOT
 from tests.cluster.harness import leaders_alive
 from tests.faults.harness import make_checkins
 from tests.integration.api_server import settings_env
+from tests.integration.test_dashboard_pages import open_page, text, use
 from tests.isolation import own_topics_and_database
 from tests.kafka_tool import describe_group
 from tests.waiting import wait_for
 
 EVENTS = 600
 UNCOMMITTED = 5  # this partition's offset is never committed
+PAGES = ["pages/map.py", "pages/overview.py", "pages/events.py", "pages/lag.py"]
 
 
 def lag_cli(settings, group: str) -> dict:
@@ -34,6 +39,17 @@ def lag_cli(settings, group: str) -> dict:
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, f"lag CLI exited {result.returncode}: {result.stderr[-2000:]}"
     return json.loads(result.stdout)
+
+
+def page_texts(monkeypatch, settings) -> dict[str, str]:
+    """Every page, run by AppTest against the cluster with a broker down: what each shows."""
+    use(monkeypatch, settings)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
+    get_settings.cache_clear()
+    try:
+        return {page: text(open_page(page)) for page in PAGES}
+    finally:
+        get_settings.cache_clear()
 
 
 def commit(settings, offsets: dict[int, int]) -> None:
@@ -61,7 +77,7 @@ def ends_of(settings) -> dict[int, int]:
 
 
 def test_lag_cli_agrees_with_kafka_consumer_groups_with_a_broker_down(
-    whole_cluster, mongo, figures
+    whole_cluster, mongo, figures, monkeypatch
 ):
     cluster = whole_cluster
     with own_topics_and_database(cluster.settings, "lagdown", mongo=mongo) as settings:
@@ -85,8 +101,21 @@ def test_lag_cli_agrees_with_kafka_consumer_groups_with_a_broker_down(
             "every partition led by a running broker",
         )
 
-        ours = {p["partition"]: p for p in lag_cli(settings, group)["partitions"]}
+        answer = lag_cli(settings, group)
+        ours = {p["partition"]: p for p in answer["partitions"]}
         kafkas = {r.partition: r for r in describe_group(cluster.bootstrap_without(down), group)}
+        pages = page_texts(monkeypatch, settings)
+
+    seen = answer["cluster"]
+    assert seen["status"] == "DEGRADED", seen["summary"]
+    assert f"broker {down.node_id}" in seen["missing"]
+    assert {b["id"]: b["up"] for b in seen["brokers"]} == {
+        n.node_id: n != down for n in cluster.nodes
+    }
+    assert all(p["leader"] != down.node_id for p in seen["partitions"])
+    overview = pages["pages/overview.py"]
+    assert "Kafka cluster degraded" in overview and f"broker {down.node_id}" in overview
+    assert f"broker {down.node_id}" in pages["pages/lag.py"]
 
     assert sorted(ours) == list(range(settings.checkin_partitions))
     assert sorted(kafkas) == sorted(committed), "Kafka lists the committed partitions"

@@ -62,3 +62,44 @@ def test_only_the_shown_topics_partitions_go_into_the_json():
 
 def test_bootstrap_addresses():
     assert bootstrap_addresses("a:1, SASL_SSL://b:2,") == ["a:1", "b:2"]
+
+
+def test_rows_for_the_pages_name_the_down_broker_and_the_missing_replica():
+    from monitor.cluster import broker_rows, partition_rows
+
+    live = {2: LIVE[2], 3: LIVE[3]}
+    view = shape(
+        live,
+        3,
+        [
+            part("t", 0, 2, [1, 2, 3], [2, 3]),
+            part("t", 1, None, [1], [1]),
+            part("x", 0, 3, [3], [3]),
+        ],
+        BOOTSTRAP,
+    )
+    assert broker_rows(view)[0] == {
+        "broker": 1,
+        "state": "DOWN",
+        "address": "(down: Kafka no longer lists it)",
+        "controller": "",
+    }
+    assert broker_rows(view)[2]["controller"] == "yes"
+    assert partition_rows(view, ["t"]) == [
+        {
+            "topic": "t",
+            "partition": 0,
+            "leader": "2",
+            "replicas": "1, 2, 3",
+            "in sync": "2, 3",
+            "state": "under-replicated (missing 1)",
+        },
+        {
+            "topic": "t",
+            "partition": 1,
+            "leader": "OFFLINE",
+            "replicas": "1",
+            "in sync": "1",
+            "state": "offline",
+        },
+    ]
