@@ -154,7 +154,7 @@ class TimelineSeed:
             self.pages += len(docs)
 
 
-def load(db: Database, checkins: int, now: datetime) -> dict[str, float]:
+def load(db: Database, checkins: int, now: datetime) -> dict[str, Any]:
     """Fill the read models; returns how long each part took."""
     started = time.perf_counter()
     for first in range(0, checkins, BATCH):

@@ -9,6 +9,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,7 @@ class Throughput:
     consumed_per_s: float | None
 
 
-def throughput(
-    earlier: Mapping[Hashable, OffsetSample], later: Mapping[Hashable, OffsetSample]
-) -> Throughput:
+def throughput(earlier: Mapping[K, OffsetSample], later: Mapping[K, OffsetSample]) -> Throughput:
     """Messages written and committed per second between two samples, by partition key.
 
     Partitions in only one of the samples are left out. A partition whose end or committed

@@ -27,7 +27,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from checkins import clients
 from checkins.clients import KafkaAdmin
 from checkins.settings import Settings
-from checkins.wire import message_seconds
+from checkins.wire import coordinates, message_seconds
 from monitor.maths import offset_lag
 
 TIMEOUT = 10.0
@@ -310,11 +310,12 @@ class MessageTimes:
         try:
             while len(found) < len(offsets) and time.monotonic() < deadline:
                 for msg in self._consumer.consume(num_messages=500, timeout=0.2):
-                    key = (msg.topic(), msg.partition())
-                    if msg.error() is not None or key in found:
+                    if msg.error() is not None:
                         continue
+                    where = coordinates(msg)
+                    key = (where.topic, where.partition)
                     at = message_seconds(msg.timestamp())
-                    if at is not None:
+                    if at is not None and key not in found:
                         found[key] = at
         finally:
             self._consumer.unassign()

@@ -7,7 +7,6 @@ from pymongo.errors import PyMongoError
 
 from checkins.settings import Settings
 from dashboard import clients, cluster_panel, lag_view
-from dashboard.entry import through_entry
 from monitor import dead_letters, offsets
 from monitor import history as lag_history
 from monitor.cli import collect, group_snapshot, restrict
@@ -15,7 +14,6 @@ from monitor.report import build, trend
 
 REFRESH_S = 5
 MAX_GROUPS = 20
-through_entry()
 settings = clients.settings()
 admin = clients.kafka_admin(settings)
 db = clients.database(settings)

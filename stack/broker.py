@@ -75,6 +75,8 @@ def server_properties(settings: Settings, data_dir: Path, node: Node | None = No
         f"share.coordinator.state.topic.replication.factor={factor}",
         f"share.coordinator.state.topic.min.isr={min_isr}",
         "group.initial.rebalance.delay.ms=0",
+        # Topics exist because the stack (or a test) created them, never by a typo.
+        "auto.create.topics.enable=false",
     ]
     if len(everyone) > 1:
         lines += [

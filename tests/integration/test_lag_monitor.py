@@ -16,15 +16,17 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from streamlit.testing.v1 import AppTest
 
+from checkins import wire
 from checkins.clients import kafka_config
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings, get_settings
 from monitor import dead_letters, offsets
 from stack.paths import ROOT
+from stack.services import DASHBOARD_ENTRY
 from tests.waiting import wait_for
 
-APP = str(ROOT / "streamlit_app.py")
+APP = str(ROOT / DASHBOARD_ENTRY)
 
 
 def env_for(settings: Settings, **extra: str) -> dict[str, str]:
@@ -102,7 +104,7 @@ def page_settings(isolated, monkeypatch) -> Iterator[Settings]:
 def open_lag_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("pages/lag.py").run()
+    at.switch_page("../pages/lag.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -217,10 +219,10 @@ def test_dead_letters_show_with_their_reasons(page_settings):
             settings.checkin_dlq_topic,
             value=b'{"A":"B"}' if i else b"<junk & more>",
             headers=[
-                (dead_letters.ORIGIN_TOPIC, settings.checkin_topic.encode()),
-                (dead_letters.ORIGIN_PARTITION, b"3"),
-                (dead_letters.ORIGIN_OFFSET, str(40 + i).encode()),
-                (dead_letters.REASON, reason.encode()),
+                (wire.DLQ_TOPIC, settings.checkin_topic.encode()),
+                (wire.DLQ_PARTITION, b"3"),
+                (wire.DLQ_OFFSET, str(40 + i).encode()),
+                (wire.DLQ_REASON, reason.encode()),
             ],
         )
     producer.produce(settings.checkin_dlq_topic, value=b"no headers at all")
