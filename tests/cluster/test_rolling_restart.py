@@ -1,6 +1,7 @@
 """A rolling restart of all three brokers (SIGTERM, one at a time, each back in sync before the
-next) while a producer streams check-ins and a group of two consumers stores them: nothing
-acknowledged is lost, nothing is stored twice, and the group resumes after each restart."""
+next) while a producer streams check-ins (100/s, from before the first stop to after the last
+node is back in sync) and a group of two consumers stores them: nothing acknowledged is lost,
+nothing is stored twice, and the group resumes after each restart."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from tests.faults.harness import (
 )
 from tests.isolation import own_topics_and_database
 
-RATE = 150.0
-EVENTS = 13_500  # 90 s of traffic, about as long as three restarts take
+RATE = 100.0
+MAX_EVENTS = 30_000  # the stream runs until the restarts are over (5 min at most)
 WORKERS = 2
 
 
@@ -75,7 +76,8 @@ def test_rolling_restart_during_consumption_loses_and_doubles_nothing(
             StoredWatch(db) as watch,
         ):
             members = [group.start() for _ in range(WORKERS)]
-            stream = Stream(settings, make_checkins(random.Random(1402), EVENTS), RATE).start()
+            checkins = make_checkins(random.Random(1402), MAX_EVENTS)
+            stream = Stream(settings, checkins, RATE).start()
             wait_stored(db, 300, 90, "the group storing check-ins")
             restarts, began = [], time.monotonic()
             for node in cluster.nodes:
@@ -97,7 +99,7 @@ def test_rolling_restart_during_consumption_loses_and_doubles_nothing(
                     }
                 )
             ended = time.monotonic()
-            produced_during = stream.count_acked()
+            stream.stop()
             stream.join(300)
             drained_s = wait_drained(db, stream.acked, 300, "every acknowledged check-in stored")
             assert all(m.poll() is None for m in members), "a consumer died"
@@ -111,7 +113,6 @@ def test_rolling_restart_during_consumption_loses_and_doubles_nothing(
             **result,
             "restarts": restarts,
             "rolling_restart_s": round(ended - began, 1),
-            "acknowledged_by_end_of_restarts": produced_during,
             "longest_store_pause_s": round(watch.longest_pause(began, ended), 1),
             "drained_after_stream_s": round(drained_s, 1),
         }

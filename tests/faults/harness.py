@@ -227,6 +227,7 @@ class Stream:
     def __post_init__(self) -> None:
         self._thread = threading.Thread(target=self._run, name="stream", daemon=True)
         self._lock = threading.Lock()
+        self._stop = threading.Event()
 
     def _delivered(self, event_id: str):
         def on_delivery(err, _msg) -> None:
@@ -244,6 +245,8 @@ class Stream:
             producer = CheckInProducer(self.settings, **{"delivery.timeout.ms": 300_000})
             started = time.monotonic()
             for i, checkin in enumerate(self.checkins):
+                if self._stop.is_set():
+                    break
                 if self.rate:
                     due = started + i / self.rate
                     while time.monotonic() < due:
@@ -262,6 +265,10 @@ class Stream:
     def start(self) -> Stream:
         self._thread.start()
         return self
+
+    def stop(self) -> None:
+        """Send nothing more (what was sent is still flushed: `join` waits for it)."""
+        self._stop.set()
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
