@@ -113,12 +113,12 @@ def render_text(
         f"consumed/s {num(report.consumed_per_s, '.1f')}  (history samples: {report.samples})",
         "",
     ]
-    header = ("topic", "part", "start", "end", "committed", "lag", "time lag s", "status", "owner")
-    header += ("leader", "replicas", "isr") if view else ()
+    header: tuple[str, ...] = ("topic", "part", "start", "end", "committed", "lag", "time lag s")
+    header += ("status", "owner") + (("leader", "replicas", "isr") if view else ())
     rows = [header]
     for p in report.partitions:
         owner = f"{p.client_id}@{p.host}" if p.client_id else "-"
-        row = (
+        row: tuple[str, ...] = (
             p.topic,
             str(p.partition),
             num(p.start),

@@ -155,9 +155,7 @@ def layout_problem(settings: Settings, stack: StackDir) -> str | None:
     STACK_KAFKA_BROKERS asks for (starting it would mix two clusters' state)."""
     wanted = settings.stack_kafka_brokers
     single = stack.data("kafka").exists()
-    cluster_dirs = sorted(stack.root.glob("kafka-[0-9]*/"))
-    recorded = {_read_marker(d / MARKER).get("brokers") for d in cluster_dirs} - {None}
-    found = int(max(recorded)) if recorded else len(cluster_dirs)
+    cluster_dirs, found = _cluster_on_disk(stack)
     where = stack.root
     if wanted == 1 and cluster_dirs:
         return (
@@ -182,9 +180,16 @@ def layout_problem(settings: Settings, stack: StackDir) -> str | None:
 
 def brokers_on_disk(stack: StackDir) -> int:
     """How many nodes the stack dir's Kafka has (1 for the single broker, or none yet)."""
-    cluster_dirs = list(stack.root.glob("kafka-[0-9]*/"))
-    recorded = {_read_marker(d / MARKER).get("brokers") for d in cluster_dirs} - {None}
-    return int(max(recorded)) if recorded else max(1, len(cluster_dirs))
+    return max(1, _cluster_on_disk(stack)[1])
+
+
+def _cluster_on_disk(stack: StackDir) -> tuple[list[Path], int]:
+    """The cluster node dirs in the stack dir, and the size their markers record (else how many
+    dirs there are)."""
+    cluster_dirs = sorted(stack.root.glob("kafka-[0-9]*/"))
+    recorded = [_read_marker(d / MARKER).get("brokers", "") for d in cluster_dirs]
+    sizes = [int(r) for r in recorded if r.isdigit()]
+    return cluster_dirs, max(sizes) if sizes else len(cluster_dirs)
 
 
 def node_heap(settings: Settings) -> str:

@@ -191,7 +191,7 @@ def _stop_one(service: Service, stack: StackDir) -> bool:
     pid_file = stack.pid_file(service.name)
     pid = processes.read_pid(pid_file)
     alive = pid is not None and processes.is_alive(pid, service.signature)
-    if alive:
+    if pid is not None and alive:
         processes.stop(pid, service.signature)
     pid_file.unlink(missing_ok=True)
     return alive
