@@ -56,7 +56,8 @@ def _kafka_node(
         external=settings.kafka_is_external,
         install=install.ensure_kafka_jars,
         prepare=lambda: broker.prepare(settings, stack, libs, node),
-        start_timeout=90.0,
+        # A cluster node joins only after catching up the metadata log: slower on a busy machine.
+        start_timeout=180.0 if in_cluster else 90.0,
         group="kafka",
     )
 

@@ -22,7 +22,7 @@ from checkins.event import CheckIn
 PATH = "/api/SOA/home/checkin"
 # The API's own bound is api_publish_timeout (5 s) + 2 s; longer than this is a hang.
 REQUEST_TIMEOUT_S = 15.0
-GIVE_UP_S = 120.0
+GIVE_UP_S = 240.0
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def test_partition_leader_killed_under_api_load_loses_nothing_confirmed(
             wait_for(lambda: time.monotonic() - killed_at >= DOWN_S, DOWN_S + 5, "the outage")
             cluster.start(leader)
             back_at = time.monotonic()
-            clients.join(LOAD_S + 180)
+            clients.join(LOAD_S + 300)
             sending_s = clients.last_sent_at - clients.started_at
 
             assert not clients.problems, clients.problems[:5]
