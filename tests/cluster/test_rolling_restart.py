@@ -1,7 +1,7 @@
 """A rolling restart of all three brokers (SIGTERM, one at a time, each back in sync before the
 next) while a producer streams check-ins (50/s, from before the first stop until the last node
-is back in sync, 2 min at most) and a group of two consumers stores them: nothing acknowledged is lost,
-nothing is stored twice, and the group resumes after each restart."""
+is back in sync, 2 min at most) and a group of two consumers stores them: nothing acknowledged
+is lost, nothing is stored twice, and the group resumes after each restart."""
 
 from __future__ import annotations
 
