@@ -79,8 +79,10 @@ class SteadyClients:
                 )
             except TimeoutError:
                 # No answer in time (the API's own bound is 7 s; seen only on a starved
-                # machine): counted, and retried like a 503, with the same key.
+                # machine): counted, and retried with the same key after a pause, as a client
+                # that backs off does (an immediate retry only deepens the API's queue).
                 self.timeouts += 1
+                await asyncio.sleep(1)
                 continue
             except (OSError, ValueError) as exc:
                 self.problems.append(f"{type(exc).__name__}: {exc}")
