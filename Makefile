@@ -29,7 +29,7 @@ test: install
 	$(PY) -m pytest
 
 test-unit: install
-	$(PY) -m pytest -m "not integration and not e2e and not faults"
+	$(PY) -m pytest -m "not integration and not e2e and not faults and not cluster"
 
 bench: install
 	$(PY) -m bench

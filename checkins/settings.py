@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     # Where the local default stack listens and keeps its state.
     stack_kafka_port: int = 9092
     stack_kafka_controller_port: int = 9093
+    stack_kafka_brokers: int = Field(default=1, ge=1, le=9)  # N>1: broker i on port + 2*(i-1)
     stack_mongo_port: int = 27017
     stack_dir: str | None = None
 
@@ -73,7 +74,8 @@ class Settings(BaseSettings):
 
     @property
     def bootstrap_servers(self) -> str:
-        return self.kafka_bootstrap_servers or f"{LOCAL_HOST}:{self.stack_kafka_port}"
+        ports = (self.stack_kafka_port + 2 * i for i in range(self.stack_kafka_brokers))
+        return self.kafka_bootstrap_servers or ",".join(f"{LOCAL_HOST}:{p}" for p in ports)
 
     @property
     def mongo_uri(self) -> str:

@@ -6,6 +6,8 @@ Reads Kafka's offsets now (a few AdminClient calls), the group's commits from
 `__consumer_offsets` (for the status by Burrow's rules and the last commit's age), the
 sampler's history from MongoDB (the log ends the rules and rates need, interpolated time lags),
 and the timestamps of the oldest unread messages. The same `collect` feeds the lag page.
+Also shows the Kafka cluster (monitor/cluster.py): brokers up or down, the controller, and per
+partition its leader, replicas and in-sync replicas.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pymongo.errors import PyMongoError
 from checkins.clients import mongo_client
 from checkins.settings import Settings, get_settings
 from consumers.loop import AUTO_OFFSET_RESET
-from monitor import cli_extras
+from monitor import cli_extras, cluster
 from monitor import history as lag_history
 from monitor.burrow import age
 from monitor.commits import CommitLog
@@ -109,11 +111,15 @@ def restrict(snap: GroupSnapshot, topics: set[str]) -> GroupSnapshot:
     return GroupSnapshot(snap.group, snap.at, snap.state, snap.members, snap.assignor, kept)
 
 
-def render_text(report: GroupReport, notes: Sequence[str]) -> str:
+def render_text(
+    report: GroupReport, notes: Sequence[str], view: cluster.ClusterView | None = None
+) -> str:
     def num(v: float | int | None, fmt: str = ",") -> str:
         return "-" if v is None else format(v, fmt)
 
-    lines = [
+    replicas = {(p.topic, p.partition): p for p in view.partitions} if view else {}
+    lines = [] if view is None else [view.summary(), *_broker_lines(view), ""]
+    lines += [
         f"group {report.group}  state {report.state}  members {report.members}  "
         f"assignor {report.assignor or '-'}",
         f"status {report.status}: {report.reason}",
@@ -124,24 +130,26 @@ def render_text(report: GroupReport, notes: Sequence[str]) -> str:
     ]
     header: tuple[str, ...] = ("topic", "part", "start", "end", "committed", "lag", "time lag s")
     header += ("status", "last commit", "member id", "client id@host")
+    header += ("leader", "replicas", "isr") if view else ()
     rows = [header]
     for p in report.partitions:
         owner = f"{p.client_id}@{p.host}" if p.client_id else "-"
-        rows.append(
-            (
-                p.topic,
-                str(p.partition),
-                num(p.start),
-                num(p.end),
-                num(p.committed),
-                num(p.lag),
-                num(p.time_lag_s, ".1f"),
-                p.status,
-                "-" if p.last_commit_age_s is None else f"{age(p.last_commit_age_s)} ago",
-                p.member_id or "-",
-                owner,
-            )
+        row: tuple[str, ...] = (
+            p.topic,
+            str(p.partition),
+            num(p.start),
+            num(p.end),
+            num(p.committed),
+            num(p.lag),
+            num(p.time_lag_s, ".1f"),
+            p.status,
+            "-" if p.last_commit_age_s is None else f"{age(p.last_commit_age_s)} ago",
+            p.member_id or "-",
+            owner,
         )
+        if view:
+            row += _placement(replicas.get((p.topic, p.partition)))
+        rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for row in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -154,6 +162,38 @@ def render_text(report: GroupReport, notes: Sequence[str]) -> str:
 def own_offset_reset(settings: Settings, group: str) -> str | None:
     """The auto.offset.reset of the project's own consumers, for their group; else unknown."""
     return AUTO_OFFSET_RESET if group == settings.consumer_group else None
+
+
+def _placement(placed: cluster.PartitionReplicas | None) -> tuple[str, str, str]:
+    """Leader, replicas, in-sync replicas of one partition, as table cells."""
+    if placed is None:
+        return ("?", "?", "?")
+
+    def ids(values: Sequence[int]) -> str:
+        return ",".join(map(str, values)) or "-"
+
+    leader = "OFFLINE" if placed.offline else str(placed.leader)
+    return (leader, ids(placed.replicas), ids(placed.isr))
+
+
+def _broker_lines(view: cluster.ClusterView) -> list[str]:
+    lines = []
+    for b in view.brokers:
+        role = "  (controller)" if b.controller else ""
+        where = b.address or "address unknown while down"
+        lines.append(f"  broker {b.id}  {'up' if b.up else 'DOWN'}  {where}{role}")
+    for p in view.offline:
+        lines.append(f"  OFFLINE {p.topic}[{p.partition}]: no leader (replicas {p.replicas})")
+    return lines
+
+
+def read_cluster(admin: AdminClient, bootstrap: str, notes: list[str]):
+    """The cluster view, or None with a note when Kafka does not say."""
+    try:
+        return cluster.describe(admin, bootstrap)
+    except cluster.ClusterReadError as exc:
+        notes.append(f"no cluster view: {exc}")
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         # Time to catch up, group history, alerts (monitor.cli_extras).
         more, more_notes = cli_extras.extras(mongo[settings.mongodb_database], report)
         notes += more_notes
+        view = read_cluster(admin, settings.bootstrap_servers, notes)
     except LagReadError as exc:
         print(f"lag: {exc}", file=sys.stderr)
         return 1
@@ -192,10 +233,16 @@ def main(argv: list[str] | None = None) -> int:
         reader.close()
         mongo.close()
     if args.json:
-        print(json.dumps({**report.as_dict(), **more, "notes": notes}))
+        shown = topics_of_report(report)
+        placed = view.as_dict(shown) if view else None
+        print(json.dumps({**report.as_dict(), **more, "cluster": placed, "notes": notes}))
     else:
-        print("\n".join([render_text(report, notes), *cli_extras.render(more)]))
+        print("\n".join([render_text(report, notes, view), *cli_extras.render(more)]))
     return 0
+
+
+def topics_of_report(report: GroupReport) -> set[str]:
+    return {p.topic for p in report.partitions}
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from checkins.settings import Settings
-from dashboard import clients, lag_view, monitor_view
+from dashboard import clients, cluster_panel, lag_view, monitor_view
 from monitor import catchup, dead_letters, offsets
 from monitor import history as lag_history
 from monitor.cli import collect, group_snapshot, own_offset_reset, restrict
@@ -85,6 +85,9 @@ def lag_panel() -> None:
     for note in notes:
         st.warning(note)
     monitor_view.show_alerts(db)
+    view = cluster_panel.read(admin, settings.bootstrap_servers)
+    if view is not None:
+        cluster_panel.banner(view)
 
     st.markdown(lag_view.badge(report.status, report.reason), unsafe_allow_html=True)
     cols = st.columns(6)
@@ -102,6 +105,11 @@ def lag_panel() -> None:
     st.dataframe(
         frame.style.map(lag_view.status_style, subset=["status"]), hide_index=True, width="stretch"
     )
+
+    if view is not None:
+        st.subheader("Partition replicas")
+        cluster_panel.brokers(view)
+        cluster_panel.partitions(view, {p.topic for p in report.partitions})
 
     st.subheader("Lag trend and group history")
     since = trend_minutes * 60

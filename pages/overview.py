@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from dashboard import clients, monitor_view
+from dashboard import clients, cluster_panel, monitor_view
 from dashboard.formatting import local_time, store_problem
 from dashboard.overview import count_since, counts_frame, per_minute
 from monitor import offsets
@@ -46,6 +46,11 @@ def overview() -> None:
     m.caption(f"database {settings.mongodb_database}")  # never the URI: it may hold a password
 
     if kafka_up:
+        view = cluster_panel.read(admin, settings.bootstrap_servers)
+        if view is not None:
+            cluster_panel.banner(view)
+            with st.expander(f"Kafka brokers ({view.status})", expanded=view.status != "OK"):
+                cluster_panel.brokers(view)
         try:
             lag = offsets.group_lag(admin, settings.consumer_group, settings.checkin_topic)
             dlq = offsets.topic_size(admin, settings.checkin_dlq_topic)

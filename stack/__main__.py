@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
         elif args.action == "status":
             _print_status(manager.status(settings, stack))
+            for note in manager.kafka_notes(settings, stack):
+                print(f"note: {note}")
         else:
             _run_foreground(settings, stack, args.services)
     except StackError as exc:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from checkins.settings import LOCAL_HOST, Settings
 from stack import broker, processes
 from stack.errors import StackError
 from stack.paths import ROOT, StackDir
-from stack.services import Service, all_services, consumers
+from stack.services import Service, all_services, consumers, kafka
 
 
 @dataclass
@@ -23,32 +24,91 @@ class ServiceState:
     log: str
 
 
+CLUSTER_TIMEOUT = 90.0
+
+
 def select(services: list[Service], names: list[str] | None) -> list[Service]:
+    """The services named; a group's name (\"kafka\" on a cluster) stands for all its nodes."""
     if not names:
         return services
-    known = {s.name for s in services}
+    known = {s.name for s in services} | {s.group for s in services if s.group}
     unknown = [n for n in names if n not in known]
     if unknown:
         raise StackError(f"unknown service {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return [s for s in services if s.name in names]
+    return [s for s in services if s.name in names or (s.group and s.group in names)]
+
+
+def check_layout(settings: Settings, stack: StackDir) -> None:
+    if not settings.kafka_is_external:
+        problem = broker.layout_problem(settings, stack)
+        if problem:
+            raise StackError(problem)
 
 
 def up(settings: Settings, stack: StackDir, names: list[str] | None = None) -> list[Service]:
     """Start what is selected and not running; returns the services this call started."""
+    check_layout(settings, stack)
     started: list[Service] = []
-    for service in select(all_services(settings, stack), names):
+    selected = select(all_services(settings, stack), names)
+    batch: list[tuple[Service, subprocess.Popen | None]] = []
+    for i, service in enumerate(selected):
         running = processes.running_pid(stack.pid_file(service.name), service.signature)
         if service.external or running:
-            _wait_ready(service, None, stack)
+            batch.append((service, None))
         else:
-            _start(service, stack)
+            batch.append((service, _spawn(service, stack, batch)))
             started.append(service)
-        if service.name == "kafka":
+        following = selected[i + 1] if i + 1 < len(selected) else None
+        if service.group and following is not None and following.group == service.group:
+            continue  # start the whole group before waiting for any of it
+        _wait_batch(batch, stack)
+        batch = []
+        if service.group == "kafka":
             broker.ensure_topics(settings)
+            if not service.external:
+                _wait_cluster(settings)
     return started
 
 
-def _start(service: Service, stack: StackDir) -> None:
+def _spawn(
+    service: Service, stack: StackDir, batch: list[tuple[Service, subprocess.Popen | None]]
+) -> subprocess.Popen:
+    try:
+        return _launch(service, stack)
+    except StackError:
+        _stop_spawned(batch, stack)
+        raise
+
+
+def _wait_batch(batch: list[tuple[Service, subprocess.Popen | None]], stack: StackDir) -> None:
+    try:
+        for service, proc in batch:
+            _wait_ready(service, proc, stack)
+    except StackError:
+        _stop_spawned(batch, stack)
+        raise
+
+
+def _stop_spawned(batch: list[tuple[Service, subprocess.Popen | None]], stack: StackDir) -> None:
+    """A group member failed: stop the others this call started, leave nothing half-up."""
+    for service, proc in batch:
+        if proc is not None and proc.poll() is None:
+            processes.stop(proc.pid, service.signature, grace_seconds=5)
+            stack.pid_file(service.name).unlink(missing_ok=True)
+
+
+def _wait_cluster(settings: Settings) -> None:
+    """Every node joined, every partition led (a node answers before all leaders are elected)."""
+    deadline = time.monotonic() + CLUSTER_TIMEOUT
+    while (problem := broker.cluster_problem(settings)) is not None:
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"the Kafka cluster is not ready after {CLUSTER_TIMEOUT:.0f} s: {problem}"
+            )
+        time.sleep(0.25)
+
+
+def _launch(service: Service, stack: StackDir) -> subprocess.Popen:
     for port in service.ports:
         if processes.port_open(LOCAL_HOST, port):
             raise StackError(
@@ -67,14 +127,13 @@ def _start(service: Service, stack: StackDir) -> None:
                 _failure(service, stack, f"its set-up step exited {result.returncode}")
             )
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **service.env}
-    proc = processes.spawn(
+    return processes.spawn(
         service.command(),
         pid_file=stack.pid_file(service.name),
         log_file=log_file,
         cwd=ROOT,
         env=env,
     )
-    _wait_ready(service, proc, stack)
 
 
 def _wait_ready(service: Service, proc: subprocess.Popen | None, stack: StackDir) -> None:
@@ -106,26 +165,63 @@ def down(settings: Settings, stack: StackDir, names: list[str] | None = None) ->
     """Stop what this stack started (pid files), newest first; returns the names stopped."""
     stopped = []
     services = select(all_services(settings, stack), names)
-    if not names:  # also workers left from an `up` with a larger CONSUMER_WORKERS
-        services[2:2] = _leftover_consumers(settings, stack, services)
-    for service in reversed(services):
-        pid_file = stack.pid_file(service.name)
-        pid = processes.read_pid(pid_file)
-        if pid is not None and processes.is_alive(pid, service.signature):
-            processes.stop(pid, service.signature)
-            stopped.append(service.name)
-        pid_file.unlink(missing_ok=True)
+    if not names:  # also what an `up` with other settings left: more workers, other brokers
+        services = _with_leftovers(settings, stack, services)
+    # A group's members stop together: a cluster's last node, left alone, would wait out its
+    # whole grace period for a controller quorum that is gone.
+    for group in _groups(list(reversed(services))):
+        with ThreadPoolExecutor(max_workers=len(group)) as pool:
+            results = list(pool.map(lambda s: _stop_one(s, stack), group))
+        stopped += [s.name for s, done in zip(group, results, strict=True) if done]
     return stopped
 
 
-def _leftover_consumers(settings: Settings, stack: StackDir, known: list[Service]) -> list[Service]:
+def _groups(services: list[Service]) -> list[list[Service]]:
+    """Consecutive services of one group together, every other service alone."""
+    out: list[list[Service]] = []
+    for service in services:
+        if out and service.group and out[-1][0].group == service.group:
+            out[-1].append(service)
+        else:
+            out.append([service])
+    return out
+
+
+def _stop_one(service: Service, stack: StackDir) -> bool:
+    pid_file = stack.pid_file(service.name)
+    pid = processes.read_pid(pid_file)
+    alive = pid is not None and processes.is_alive(pid, service.signature)
+    if pid is not None and alive:
+        processes.stop(pid, service.signature)
+    pid_file.unlink(missing_ok=True)
+    return alive
+
+
+def _with_leftovers(settings: Settings, stack: StackDir, known: list[Service]) -> list[Service]:
+    """`known` plus services whose pid files an `up` with another STACK_KAFKA_BROKERS or
+    CONSUMER_WORKERS left behind, each in its place (brokers first, consumers after the store)."""
     names = {s.name for s in known}
-    extra = [p.stem for p in stack.root.glob("consumers-*.pid") if p.stem not in names]
-    highest = max(
-        (int(n.rsplit("-", 1)[1]) for n in extra if n.rsplit("-", 1)[1].isdigit()), default=0
+    extra = {p.stem for p in stack.root.glob("*.pid")} - names
+    workers = max((_index(n) for n in extra if n.startswith("consumers-")), default=0)
+    brokers = broker.brokers_on_disk(stack)
+    wider = settings.model_copy(
+        update={"consumer_workers": max(workers, 1), "stack_kafka_brokers": brokers}
     )
-    wider = settings.model_copy(update={"consumer_workers": highest})
-    return [s for s in consumers(wider, stack) if s.name in extra]
+    extra_kafka = [s for s in kafka(wider, stack) if s.name in extra and not s.external]
+    extra_workers = [s for s in consumers(wider, stack) if s.name in extra] if workers else []
+    kafka_end = sum(1 for s in known if s.group == "kafka")
+    store_end = kafka_end + sum(1 for s in known if s.name == "mongo")
+    return [
+        *extra_kafka,
+        *known[:store_end],
+        *extra_workers,
+        *known[store_end:],
+    ]
+
+
+def _index(name: str) -> int:
+    tail = name.rsplit("-", 1)[1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def status(settings: Settings, stack: StackDir) -> list[ServiceState]:
@@ -142,3 +238,28 @@ def status(settings: Settings, stack: StackDir) -> list[ServiceState]:
         state = "down" if pid is None else "up" if service.ready() else "starting/not answering"
         states.append(ServiceState(service.name, state, service.address, pid, log))
     return states
+
+
+def kafka_notes(settings: Settings, stack: StackDir) -> list[str]:
+    """For `status`: a stack dir of another size than asked, and how a local cluster stands."""
+    if settings.kafka_is_external:
+        return []
+    problem = broker.layout_problem(settings, stack)
+    if problem:
+        return [problem]
+    if settings.stack_kafka_brokers == 1:
+        return []
+    running = [
+        s
+        for s in kafka(settings, stack)
+        if processes.running_pid(stack.pid_file(s.name), s.signature)
+    ]
+    if not running:
+        return []
+    trouble = broker.cluster_problem(settings)
+    count = settings.stack_kafka_brokers
+    return [
+        f"kafka cluster: {trouble}"
+        if trouble
+        else f"kafka cluster: all {count} brokers joined, every partition has a leader"
+    ]

@@ -25,21 +25,40 @@ class Service:
     prepare: Callable[[], list[list[str]]] = lambda: []
     start_timeout: float = 60.0
     env: dict[str, str] = field(default_factory=dict)
+    # Services of one group start together, then are waited for together: a cluster's nodes
+    # cannot answer until enough of them run to elect a controller.
+    group: str = ""
 
 
-def kafka(settings: Settings, stack: StackDir) -> Service:
+def kafka(settings: Settings, stack: StackDir) -> list[Service]:
+    """The Kafka node, or each node of a local cluster (STACK_KAFKA_BROKERS > 1)."""
+    nodes = broker.nodes(settings)
+    if len(nodes) == 1:
+        return [_kafka_node(settings, stack, nodes[0], settings.bootstrap_servers, False)]
+    return [_kafka_node(settings, stack, n, f"{n.address} (node {n.node_id})", True) for n in nodes]
+
+
+def _kafka_node(
+    settings: Settings, stack: StackDir, node: broker.Node, address: str, in_cluster: bool
+) -> Service:
     libs = install.KAFKA_LIBS
+
+    def ready() -> bool:
+        return broker.node_answers(settings, node) if in_cluster else broker.answers(settings)
+
     return Service(
-        name="kafka",
-        address=settings.bootstrap_servers,
-        signature=str(stack.data("kafka") / "server.properties"),
-        command=lambda: broker.command(stack, libs),
-        ready=lambda: broker.answers(settings),
-        ports=(settings.stack_kafka_port, settings.stack_kafka_controller_port),
+        name=node.name,
+        address=address,
+        signature=str(stack.data(node.name) / "server.properties"),
+        command=lambda: broker.command(settings, stack, libs, node),
+        ready=ready,
+        ports=(node.port, node.controller_port),
         external=settings.kafka_is_external,
         install=install.ensure_kafka_jars,
-        prepare=lambda: broker.prepare(settings, stack, libs),
-        start_timeout=90.0,
+        prepare=lambda: broker.prepare(settings, stack, libs, node),
+        # A cluster node joins only after catching up the metadata log: slower on a busy machine.
+        start_timeout=180.0 if in_cluster else 90.0,
+        group="kafka",
     )
 
 
@@ -153,7 +172,7 @@ def dashboard(settings: Settings, stack: StackDir) -> Service:
 
 def all_services(settings: Settings, stack: StackDir) -> list[Service]:
     return [
-        kafka(settings, stack),
+        *kafka(settings, stack),
         mongo(settings, stack),
         *consumers(settings, stack),
         lag_sampler(settings, stack),

@@ -20,6 +20,7 @@ _MARKERS = {
     "e2e": "e2e",
     "faults": "faults",
     "monitoring": "monitoring",
+    "cluster": "cluster",
 }
 
 

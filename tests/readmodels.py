@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.database import Database
 
+from consumers.rebuild import rebuild
 from consumers.store import write_batch
 
 
@@ -67,3 +68,21 @@ def spread(count: int, *, now: datetime, prefix: str = "tech", minutes_apart: fl
         )
         for i in range(count)
     ]
+
+
+REBUILT = ("technicians", "orders")
+
+
+def assert_matches_rebuild(db: Database) -> dict[str, int]:
+    """The live read models equal what `consumers rebuild` makes from `homecheckins` (event
+    sourcing's promise). Stop the consumers first: the rebuild swaps the collections."""
+    live = {name: sorted(db[name].find(), key=lambda d: d["_id"]) for name in REBUILT}
+    counts = rebuild(db)
+    for name, before in live.items():
+        after = sorted(db[name].find(), key=lambda d: d["_id"])
+        differing = [b["_id"] for b, a in zip(before, after, strict=False) if a != b]
+        assert len(after) == len(before) and not differing, (
+            f"{name}: live {len(before)} documents, rebuilt {len(after)}; "
+            f"first differing {differing[:3]}"
+        )
+    return counts

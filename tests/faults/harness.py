@@ -105,6 +105,7 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
             "STACK_DIR": str(settings.stack_dir),
             "STACK_KAFKA_PORT": str(settings.stack_kafka_port),
             "STACK_KAFKA_CONTROLLER_PORT": str(settings.stack_kafka_controller_port),
+            "STACK_KAFKA_BROKERS": str(settings.stack_kafka_brokers),
             "STACK_MONGO_PORT": str(settings.stack_mongo_port),
             "MONGODB_DATABASE": settings.mongodb_database,
             "CHECKIN_TOPIC": settings.checkin_topic,
@@ -226,6 +227,7 @@ class Stream:
     def __post_init__(self) -> None:
         self._thread = threading.Thread(target=self._run, name="stream", daemon=True)
         self._lock = threading.Lock()
+        self._stop = threading.Event()
 
     def _delivered(self, event_id: str):
         def on_delivery(err, _msg) -> None:
@@ -243,6 +245,8 @@ class Stream:
             producer = CheckInProducer(self.settings, **{"delivery.timeout.ms": 300_000})
             started = time.monotonic()
             for i, checkin in enumerate(self.checkins):
+                if self._stop.is_set():
+                    break
                 if self.rate:
                     due = started + i / self.rate
                     while time.monotonic() < due:
@@ -261,6 +265,10 @@ class Stream:
     def start(self) -> Stream:
         self._thread.start()
         return self
+
+    def stop(self) -> None:
+        """Send nothing more (what was sent is still flushed: `join` waits for it)."""
+        self._stop.set()
 
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
