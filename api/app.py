@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.auth import check_bearer
 from api.idempotency import MAX_KEY_LENGTH, event_id_for_key
 from api.problems import ApiError, FieldProblem, Problem, field_problems, summary
-from api.publisher import AsyncPublisher
+from api.publisher import AsyncPublisher, Busy
 from api.readiness import kafka_ready
 from api.receipt import CheckInReceipt, receipt, request_schema
 from api.request_body import (
@@ -78,7 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings, **{"delivery.timeout.ms": int(timeout * 1000), "client.id": "checkin-api"}
         )
         admin = AdminClient(kafka_config(settings, **{"client.id": "checkin-api-ready"}))
-        publisher = AsyncPublisher(producer)
+        publisher = AsyncPublisher(producer, settings.api_max_in_flight)
         publisher.start()
         app.state.kafka = KafkaSide(publisher, admin)
         try:
@@ -179,6 +179,13 @@ def create_app(settings: Settings) -> FastAPI:
                 produced_at=accepted_at,
                 timeout=timeout + ACK_MARGIN_SECONDS,
             )
+        except Busy as exc:
+            raise ApiError(
+                503,
+                "busy",
+                f"the check-in was not sent: {exc}; retry later (with the same Idempotency-Key)",
+                headers={"Retry-After": retry_after},
+            ) from None
         except PublishError as exc:
             log.warning("check-in %s was not acknowledged by Kafka: %s", event_id, exc)
             raise ApiError(

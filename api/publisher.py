@@ -19,9 +19,19 @@ from checkins.producer import CheckInProducer, Delivery, PublishError
 from checkins.wire import coordinates
 
 
+class Busy(PublishError):
+    """Too many check-ins are already waiting for Kafka: refused before it was produced."""
+
+
 class AsyncPublisher:
-    def __init__(self, producer: CheckInProducer):
+    """`max_in_flight` bounds the check-ins waiting for an acknowledgement. While a partition
+    has no leader every request waits out the timeout; without a bound a 300/s load piled up
+    thousands of waiting requests and the API stopped answering even /healthz."""
+
+    def __init__(self, producer: CheckInProducer, max_in_flight: int = 500):
         self._producer = producer
+        self._max_in_flight = max_in_flight
+        self._in_flight = 0  # touched by the event loop's thread only
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
 
@@ -37,19 +47,24 @@ class AsyncPublisher:
     ) -> Delivery:
         """Queue the event and wait for its acknowledgement; PublishError when it does not come
         within `timeout` seconds or Kafka reports a failure."""
+        if self._in_flight >= self._max_in_flight:
+            raise Busy(f"{self._in_flight} check-ins are already waiting for Kafka")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Delivery] = loop.create_future()
 
         def on_delivery(err: KafkaError | None, msg: Message) -> None:  # on the poller thread
             loop.call_soon_threadsafe(_settle, future, event_id, err, msg)
 
-        self._producer.publish_async(
-            checkin, event_id=event_id, produced_at=produced_at, on_delivery=on_delivery
-        )
+        self._in_flight += 1
         try:
+            self._producer.publish_async(
+                checkin, event_id=event_id, produced_at=produced_at, on_delivery=on_delivery
+            )
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             raise PublishError("Kafka did not acknowledge the event in time") from None
+        finally:
+            self._in_flight -= 1
 
     def close(self, timeout: float) -> int:
         """Deliver what is queued (up to `timeout` s), stop polling; returns how many are left."""

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     # How long the API waits for Kafka's acknowledgement before answering 503.
     api_publish_timeout: float = Field(default=5.0, gt=0, le=60)
+    # Check-ins the API may have waiting for Kafka at once; beyond, it answers 503 at once.
+    api_max_in_flight: int = Field(default=500, ge=1)
     dashboard_port: int = 8501
     demo_publish_enabled: bool = True
 
