@@ -158,7 +158,9 @@ class CheckInConsumer:
                 if msg.error().code() != KafkaError._PARTITION_EOF:
                     log.warning("consume error: %s", msg.error())
                 continue
-            where = Coordinates(msg.topic(), msg.partition(), msg.offset(), None)
+            where = Coordinates(
+                msg.topic(), msg.partition(), msg.offset(), message_time(msg.timestamp())
+            )
             try:
                 event = decode(
                     msg.value(),
@@ -166,6 +168,8 @@ class CheckInConsumer:
                     partition=where.partition,
                     offset=where.offset,
                     timezone=self.settings.checkin_timezone,
+                    message_time=where.timestamp,
+                    max_future=self.settings.checkin_max_future,
                 )
             except InvalidMessage as exc:
                 letters.append((msg, exc.reason))
@@ -176,9 +180,6 @@ class CheckInConsumer:
                 )
                 letters.append((msg, f"unexpected {type(exc).__name__}: {exc}"))
                 continue
-            where = Coordinates(
-                where.topic, where.partition, where.offset, message_time(msg.timestamp())
-            )
             docs.append(homecheckin_document(event, where, stored_at))
 
         for msg, reason in letters:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,6 +18,8 @@ from pydantic import ValidationError
 from checkins.envelope import new_event_id
 from checkins.event import SAMPLE, CheckIn, zone
 from checkins.producer import Delivery
+from checkins.skew import DEFAULT_MAX_FUTURE, future_problem
+from checkins.skew import FIELD as SKEW_FIELD
 from dashboard.filters import DATE_RANGE, Filters, to_query_params
 from dashboard.map_layers import ALL_CHECKINS
 
@@ -57,15 +60,26 @@ def fresh_event_id() -> str:
     return new_event_id()
 
 
-def checkin_from_form(values: dict[str, Any], timezone: str | None = None) -> FormResult:
-    """Validate the form's values with the one schema; errors come back per field."""
+def checkin_from_form(
+    values: dict[str, Any],
+    timezone: str | None = None,
+    *,
+    now: datetime | None = None,
+    max_future: timedelta = DEFAULT_MAX_FUTURE,
+) -> FormResult:
+    """Validate the form's values with the one schema and the clock-skew guard (against `now`,
+    the moment of sending); errors come back per field."""
     context = {"timezone": timezone} if timezone else None
     # An empty text box is a missing field (the schema's "required"), not an empty string.
     data = {name: values[name] for name in FIELDS if not _blank(values.get(name))}
     try:
-        return FormResult(checkin=CheckIn.model_validate(data, context=context))
+        checkin = CheckIn.model_validate(data, context=context)
     except ValidationError as exc:
         return FormResult(errors=errors_by_field(exc))
+    skew = future_problem(checkin.checkinDate, now or datetime.now(UTC), max_future)
+    if skew is not None:
+        return FormResult(errors={SKEW_FIELD: f"This date {skew}"})
+    return FormResult(checkin=checkin)
 
 
 def errors_by_field(exc: ValidationError) -> dict[str, str]:

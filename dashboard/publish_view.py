@@ -116,7 +116,9 @@ def _submit(kafka: CheckInProducer, settings: Settings) -> None:
     state = st.session_state
     values = {name: state[_key(name)] for name in FIELDS}
     state.publish_values = values
-    result = checkin_from_form(values, settings.checkin_timezone)
+    result = checkin_from_form(
+        values, settings.checkin_timezone, max_future=settings.checkin_max_future
+    )
     state.publish_errors = result.errors
     if result.ok:
         _publish(kafka, result.checkin, state.pub_event_id.strip() or fresh_event_id())
@@ -245,7 +247,7 @@ def simulator(kafka: CheckInProducer) -> None:
             1,
             key="sim_speedup",
             help="Simulated seconds per real second. Above 1, whole lifecycles fit in a short "
-            "run and check-in dates run ahead of the clock by as much.",
+            "run; check-ins are still dated on the wall clock, never ahead of it.",
         )
         cols[4].number_input("Seed", 0, 2**31 - 1, 0, key="sim_seed")
         st.form_submit_button(
