@@ -20,7 +20,7 @@ MS = timedelta(milliseconds=1)
 
 
 def test_the_default_allows_five_minutes():
-    assert DEFAULT_MAX_FUTURE == timedelta(minutes=5)
+    assert timedelta(minutes=5) == DEFAULT_MAX_FUTURE
 
 
 @pytest.mark.parametrize(
