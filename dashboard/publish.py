@@ -8,6 +8,7 @@ a valid check-in is.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -141,3 +142,43 @@ def markdown_literal(text: str) -> str:
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+# -- picking the place on the small map ------------------------------------------------------
+# Streamlit's deck.gl chart reports the objects a click picked, not the clicked coordinates,
+# so the small map carries a fine grid of faint pickable cells around the form's point: a click
+# picks the cell under the pointer, whose centre becomes the form's coordinates.
+PICK_SPACING_M = 50.0
+PICK_CELLS_EACH_SIDE = 30  # 61 x 61 cells: 3 km either way at 50 m
+PICKER_LAYER = "place-cells"
+_METRES_PER_DEGREE = 111_195.0
+
+
+def picker_cells(
+    latitude: float,
+    longitude: float,
+    spacing_m: float = PICK_SPACING_M,
+    each_side: int = PICK_CELLS_EACH_SIDE,
+) -> list[dict[str, Any]]:
+    """The cells' centres around (latitude, longitude), rounded to 7 decimals (~1 cm)."""
+    dlat = spacing_m / _METRES_PER_DEGREE
+    dlon = dlat / max(math.cos(math.radians(latitude)), 1e-6)
+    cells = []
+    for i in range(-each_side, each_side + 1):
+        for j in range(-each_side, each_side + 1):
+            lat = min(max(latitude + i * dlat, -90.0), 90.0)
+            lon = (longitude + j * dlon + 180.0) % 360.0 - 180.0
+            cells.append({"position": [round(lon, 7), round(lat, 7)], "lat": round(lat, 7)})
+    return cells
+
+
+def picked_place(selection: Any) -> tuple[float, float] | None:
+    """(latitude, longitude) of the cell a click on the small map picked, if any."""
+    objects = (selection or {}).get("objects") or {}
+    for picked in objects.get(PICKER_LAYER) or []:
+        position = picked.get("position") if isinstance(picked, dict) else None
+        if isinstance(position, list) and len(position) == 2:
+            lon, lat = float(position[0]), float(position[1])
+            if -90 <= lat <= 90 and -180 <= lon <= 180:
+                return lat, lon
+    return None

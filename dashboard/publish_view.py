@@ -10,18 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from threading import Event, Thread
 
-import pandas as pd
+import pydeck as pdk
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer, PublishError
 from checkins.settings import Settings
+from dashboard import basemap
 from dashboard.page_state import seed_widget
 from dashboard.publish import (
     FIELDS,
     FORM_ERROR,
     LABELS,
+    PICK_SPACING_M,
+    PICKER_LAYER,
     SAMPLE_JUNK,
     checkin_from_form,
     delivery_summary,
@@ -29,6 +32,8 @@ from dashboard.publish import (
     fresh_event_id,
     map_query,
     markdown_literal,
+    picked_place,
+    picker_cells,
     raw_bytes,
     sample_values,
 )
@@ -76,6 +81,7 @@ def checkin_form(kafka: CheckInProducer, settings: Settings) -> None:
     )
     right.button("Reset the form to the sample", key="pub_reset", on_click=_reset_form)
 
+    _place_picker(state, settings)
     with st.form("publish_form"):
         st.caption(
             f"Published to **{settings.checkin_topic}** with key = staffCode. "
@@ -92,8 +98,6 @@ def checkin_form(kafka: CheckInProducer, settings: Settings) -> None:
                     st.text_input(LABELS[name], key=_key(name), max_chars=400)
                 if name in errors:
                     st.error(errors[name], icon=":material/error:")
-        with place_col:
-            st.map(pd.DataFrame([_point(state)]), zoom=12, height=180, size=40)
         st.text_input("Event id (generated, new after each publish)", key="pub_event_id")
         st.caption(f"jobStatus values the simulator uses: {', '.join(LIFECYCLE)}")
         st.form_submit_button(
@@ -102,6 +106,51 @@ def checkin_form(kafka: CheckInProducer, settings: Settings) -> None:
     if FORM_ERROR in errors:
         st.error(errors[FORM_ERROR])
     _outcome(settings)
+
+
+def _place_picker(state, settings: Settings) -> None:
+    """The small map: where the form points; a click on it sets the coordinates."""
+    point = _point(state)
+    cells = pdk.Layer(
+        "ScatterplotLayer",
+        id=PICKER_LAYER,
+        data=picker_cells(point["lat"], point["lon"]),
+        get_position="position",
+        get_radius=PICK_SPACING_M * 0.71,  # circles that cover the grid without gaps
+        get_fill_color=[0, 0, 0, 6],  # faint, still pickable
+        pickable=True,
+    )
+    marker = pdk.Layer(
+        "ScatterplotLayer",
+        id="place",
+        data=[{"position": [point["lon"], point["lat"]]}],
+        get_position="position",
+        get_fill_color=[214, 39, 40, 230],
+        get_radius=30,
+        radius_min_pixels=6,
+    )
+    deck = pdk.Deck(
+        layers=[cells, marker],
+        initial_view_state=pdk.ViewState(latitude=point["lat"], longitude=point["lon"], zoom=14),
+        map_provider="carto",
+        map_style=basemap.basemap(settings.map_tiles_url, (point["lat"], point["lon"])).style,
+        tooltip=False,
+    )
+    st.caption("Click the small map to set the latitude and longitude.")
+    st.pydeck_chart(
+        deck,
+        on_select=_picked,
+        selection_mode="single-object",
+        key="pub_place_map",
+        height=220,
+    )
+
+
+def _picked() -> None:
+    state = st.session_state
+    place = picked_place(state.get("pub_place_map", {}).get("selection"))
+    if place is not None:
+        state[_key("checkinLatitude")], state[_key("checkinLongitude")] = place
 
 
 def _point(state) -> dict[str, float]:
