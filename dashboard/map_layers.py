@@ -61,6 +61,13 @@ def legend(statuses: Iterable[str]) -> list[tuple[str, str]]:
     return [(s, "#{:02x}{:02x}{:02x}".format(*status_colour(s))) for s in sorted(set(statuses))]
 
 
+def silent_legend(rows: Iterable[dict]) -> list[tuple[str, str]]:
+    """The grey chip, when the map shows a silent technician."""
+    if any(r.get("silent") for r in rows):
+        return [("silent", "#{:02x}{:02x}{:02x}".format(*SILENT_COLOUR))]
+    return []
+
+
 def legend_html(entries: Sequence[tuple[str, str]]) -> str:
     chips = (
         f'<span style="display:inline-block;margin-right:12px">'

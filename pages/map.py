@@ -229,7 +229,8 @@ def live_map() -> None:
             "or the filters to see the rest."
         )
     # st.html, not Markdown: the escaped statuses must not be read as Markdown either.
-    st.html(ml.legend_html(ml.legend(r["jobStatus"] for r in rows)))
+    legend = ml.legend(r["jobStatus"] for r in rows if not r.get("silent"))
+    st.html(ml.legend_html(legend + ml.silent_legend(rows)))
 
     if shown_trails:
         st.caption(
