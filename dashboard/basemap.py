@@ -107,7 +107,7 @@ def grid_lines(centre: tuple[float, float]) -> list[dict]:
     return lines
 
 
-def scale_bar(centre: tuple[float, float], offset_m: tuple[float, float] = (-14_000, -22_000)):
+def scale_bar(centre: tuple[float, float], offset_m: tuple[float, float] = (-7_000, -10_000)):
     """A SCALE_M line on the ground south-west of `centre`, and its label."""
     lat0, lon0 = centre
     lat = lat0 + offset_m[0] / METRES_PER_DEGREE
