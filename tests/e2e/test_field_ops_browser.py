@@ -139,3 +139,17 @@ def test_silent_fleet_counts_trails_and_own_tiles_in_the_browser(app_url, page, 
     assert chart.screenshot() != before, "the trail did not draw"
     page.screenshot(path=str(ARTIFACTS / "fieldops-trail.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0
+
+    # The publish page: a click on the small map north-east of its point sets the coordinates.
+    page.goto(f"{app_url}/publish")
+    latitude = page.get_by_label("Latitude")
+    longitude = page.get_by_label("Longitude")
+    expect(latitude).to_have_value("13.7827811", timeout=60_000)
+    settled(page)
+    small_map = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
+    expect(small_map).to_be_visible(timeout=30_000)
+    box = small_map.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2 - 40)
+    expect(latitude).not_to_have_value("13.7827811", timeout=30_000)
+    assert float(latitude.input_value()) > 13.7827811
+    assert float(longitude.input_value()) > 100.5465937
