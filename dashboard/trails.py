@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pydeck as pdk
 
-from dashboard.formatting import as_utc
+from checkins.times import utc
 from dashboard.map_layers import map_rows
 
 # Trail colours by technician (the stops keep their status colours).
@@ -48,9 +48,7 @@ def build_trails(
         by_staff.setdefault(str(point["staffCode"]), []).append(point)
     trails = []
     for code in dict.fromkeys(staff_codes):
-        mine = sorted(
-            by_staff.get(code, []), key=lambda p: (as_utc(p["checkinDate"]), str(p["_id"]))
-        )
+        mine = sorted(by_staff.get(code, []), key=lambda p: (utc(p["checkinDate"]), str(p["_id"])))
         if mine:
             trails.append(Trail(code, tuple(map_rows(mine, now, zone_name))))
     return trails
@@ -58,7 +56,7 @@ def build_trails(
 
 def up_to(trails: Sequence[Trail], moment: datetime) -> list[Trail]:
     """Replay: every trail as it was at `moment` (its stops up to then; none yet, left out)."""
-    limit = as_utc(moment).timestamp()
+    limit = utc(moment).timestamp()
     cut = [replace(t, stops=tuple(s for s in t.stops if s["t"] <= limit)) for t in trails]
     return [t for t in cut if t.stops]
 

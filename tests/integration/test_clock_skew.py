@@ -19,6 +19,7 @@ from checkins.event import SAMPLE, CheckIn
 from checkins.settings import get_settings
 from checkins.times import iso_utc
 from stack.paths import ROOT
+from stack.services import DASHBOARD_ENTRY
 from tests.integration.api_server import messages_on_topic, running_api, running_consumers
 from tests.integration.test_pipeline import read_dlq, running_consumer
 from tests.integration.test_publish_simulator_cli import simulate
@@ -92,7 +93,7 @@ def test_after_the_speedup_demo_every_simulated_technician_is_on_the_map(
         monkeypatch.setenv(name.upper(), str(getattr(isolated, name)))
     get_settings.cache_clear()
     try:
-        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+        at = AppTest.from_file(str(ROOT / DASHBOARD_ENTRY), default_timeout=60)
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         [chart] = at.get("deck_gl_json_chart")

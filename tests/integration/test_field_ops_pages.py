@@ -15,9 +15,10 @@ from checkins.settings import Settings, get_settings
 from dashboard import fleet
 from dashboard import map_layers as ml
 from stack.paths import ROOT
+from stack.services import DASHBOARD_ENTRY
 from tests.readmodels import checkin, write_checkins
 
-APP = str(ROOT / "streamlit_app.py")
+APP = str(ROOT / DASHBOARD_ENTRY)
 
 
 def use(monkeypatch, settings: Settings, **env: str) -> None:
@@ -41,7 +42,7 @@ def open_page(page: str = "pages/map.py", url: dict | None = None) -> AppTest:
         at.query_params[key] = value
     at.run()
     if page != "pages/map.py":
-        at.switch_page(page).run()
+        at.switch_page(f"../{page}").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
