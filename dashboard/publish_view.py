@@ -79,7 +79,7 @@ def checkin_form(kafka: CheckInProducer, settings: Settings) -> None:
     )
     right.button("Reset the form to the sample", key="pub_reset", on_click=_reset_form)
 
-    _place_picker(state, settings)
+    _place_picker(state)
     with st.form("publish_form"):
         st.caption(
             f"Published to **{settings.checkin_topic}** with key = staffCode. "
@@ -106,7 +106,7 @@ def checkin_form(kafka: CheckInProducer, settings: Settings) -> None:
     _outcome(settings)
 
 
-def _place_picker(state, settings: Settings) -> None:
+def _place_picker(state) -> None:
     """The small map: where the form points; a click on it sets the coordinates."""
     point = _point(state)
     cells = pdk.Layer(
@@ -115,7 +115,7 @@ def _place_picker(state, settings: Settings) -> None:
         data=picker_cells(point["lat"], point["lon"]),
         get_position="position",
         get_radius=PICK_SPACING_M * 0.71,  # circles that cover the grid without gaps
-        get_fill_color=[0, 0, 0, 6],  # faint, still pickable
+        get_fill_color=[0, 0, 0, 40],  # a faint texture, pickable
         pickable=True,
     )
     marker = pdk.Layer(
@@ -131,8 +131,11 @@ def _place_picker(state, settings: Settings) -> None:
         layers=[cells, marker],
         initial_view_state=pdk.ViewState(latitude=point["lat"], longitude=point["lon"], zoom=14),
         map_provider="carto",
-        map_style=basemap.basemap(settings.map_tiles_url, (point["lat"], point["lon"])).style,
-        tooltip=False,
+        # Carto's style, not MAP_TILES_URL's: with the raster style a click on this small map
+        # reached no selection (seen in Chromium, cause not found yet); the grid still picks.
+        map_style=basemap.CARTO_LIGHT,
+        # A tooltip makes deck.gl pick on hover, which the click's selection then reports.
+        tooltip={"text": "Click to set the coordinates here"},
     )
     st.caption("Click the small map to set the latitude and longitude.")
     st.pydeck_chart(
