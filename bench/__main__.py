@@ -20,7 +20,7 @@ from typing import Any
 
 from checkins.settings import get_settings
 
-SECTIONS = ["pipeline", "api", "dashboard_queries"]
+SECTIONS = ["pipeline", "api", "dashboard_queries", "monitoring", "soak"]
 OUTPUT = Path(__file__).resolve().parent.parent / "bench-results" / "bench.json"
 
 
@@ -31,6 +31,8 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
         for key, inner in value.items():
             rows.extend(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
         return rows
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return [(prefix, f"({len(value)} rows, in bench.json)")]
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return [(prefix, text)]
 

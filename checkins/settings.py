@@ -58,6 +58,24 @@ class Settings(BaseSettings):
     dashboard_port: int = 8501
     demo_publish_enabled: bool = True
 
+    # The lag sampler: how often it samples, where it serves Prometheus metrics, and its alerts.
+    # Alert rules fire when their condition has held for `*_for_s` (as a Prometheus rule's `for`).
+    sampler_interval_s: float = Field(default=5.0, gt=0)
+    metrics_port: int = 9308
+    metrics_cluster_name: str = "local"  # kafka-lag-exporter's `cluster_name` label
+    alert_webhook_url: SecretStr | None = None  # a Slack-style incoming webhook holds a token
+    alertmanager_url: SecretStr | None = None  # may hold basic-auth credentials
+    alertmanager_resend_s: float = Field(default=60.0, gt=0)
+    alert_status_for_s: float = Field(default=60.0, ge=0)
+    alert_time_lag_s: float = Field(default=300.0, gt=0)
+    alert_time_lag_for_s: float = Field(default=60.0, ge=0)
+    alert_no_members_for_s: float = Field(default=60.0, ge=0)
+    alert_dead_letters_window_s: float = Field(default=300.0, gt=0)
+    alert_dead_letters_for_s: float = Field(default=0.0, ge=0)
+    alert_freshness_s: float = Field(default=120.0, gt=0)
+    alert_freshness_for_s: float = Field(default=60.0, ge=0)
+    alert_unreachable_for_s: float = Field(default=30.0, ge=0)
+
     # Where the local default stack listens and keeps its state.
     stack_kafka_port: int = 9092
     stack_kafka_controller_port: int = 9093

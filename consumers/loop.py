@@ -88,6 +88,10 @@ class CheckInConsumer:
                 "auto.offset.reset": AUTO_OFFSET_RESET,
                 # A long MongoDB outage keeps one batch in hand; leave the group late.
                 "max.poll.interval.ms": 600_000,
+                # librdkafka prefetches up to 64 MB per consumer by default, and a consumer
+                # behind a backlog fills it (the soak saw each worker's memory climb); 16 MB is
+                # still 16 batches ahead of the writes.
+                "queued.max.messages.kbytes": 16_384,
             },
         )
         return Consumer(config)

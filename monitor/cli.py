@@ -22,6 +22,7 @@ from pymongo.errors import PyMongoError
 from checkins.clients import mongo_client
 from checkins.settings import Settings, get_settings
 from consumers.loop import AUTO_OFFSET_RESET
+from monitor import cli_extras
 from monitor import history as lag_history
 from monitor.burrow import age
 from monitor.commits import CommitLog
@@ -180,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
             fallback_topic=settings.checkin_topic,
             offset_reset=own_offset_reset(settings, args.group),
         )
+        # Time to catch up, group history, alerts (monitor.cli_extras).
+        more, more_notes = cli_extras.extras(mongo[settings.mongodb_database], report)
+        notes += more_notes
     except LagReadError as exc:
         print(f"lag: {exc}", file=sys.stderr)
         return 1
@@ -188,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         reader.close()
         mongo.close()
     if args.json:
-        print(json.dumps({**report.as_dict(), "notes": notes}))
+        print(json.dumps({**report.as_dict(), **more, "notes": notes}))
     else:
-        print(render_text(report, notes))
+        print("\n".join([render_text(report, notes), *cli_extras.render(more)]))
     return 0
 
 

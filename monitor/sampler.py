@@ -23,7 +23,9 @@ from pymongo.errors import PyMongoError
 from checkins.clients import mongo_client
 from checkins.settings import Settings, get_settings
 from monitor import history
+from monitor.metrics import MetricsServer, registry
 from monitor.offsets import LagReadError, admin_client, groups_on_topics, snapshot
+from monitor.watch import Watch
 from readmodels import stats
 
 log = logging.getLogger("lag-sampler")
@@ -50,10 +52,13 @@ class Sampler:
         self._indexed = False
         self._warned: dict[str, str] = {}
         self.orders_every = orders_every
+        # Reports, alerts, group history and the figures /metrics serves (monitor.watch).
+        self.watch = Watch(settings, self.admin, self.db)
 
     def once(self) -> int:
         """One sampling round; returns how many group samples were stored."""
         now = time.monotonic()
+        self.watch.begin()
         if not self._indexed:
             ttl = history.ensure_indexes(self.db)
             log.info(
@@ -67,7 +72,7 @@ class Sampler:
             found = groups_on_topics(self.admin, self.topics)
             self.groups = sorted(set(self.fixed) | set(found))
             self._discovered_at = now
-        snaps = []
+        snaps, unread = [], []
         for group in self.groups:
             try:
                 snap = snapshot(self.admin, group, None)
@@ -77,13 +82,16 @@ class Sampler:
                 if self._warned.get(group) != str(exc):  # say it once, not every few seconds
                     log.warning("group %s: %s", group, exc)
                     self._warned[group] = str(exc)
+                unread.append(group)
                 continue
             self._warned.pop(group, None)
             if snap.partitions:
                 snaps.append(snap)
+        self.watch.observe(snaps, unread)
         history.record(self.db, snaps)
         if now - self._pruned_at >= PRUNE_EVERY_S:
             history.prune(self.db)
+            self.watch.prune()
             self._pruned_at = now
         return len(snaps)
 
@@ -101,20 +109,30 @@ class Sampler:
                 stored = self.once()
                 log.debug("stored %d group samples", stored)
             except LagReadError as exc:
+                self.watch.failed("kafka", exc)
                 log.warning("Kafka: %s; retrying in %.0f s", exc, interval)
             except PyMongoError as exc:
+                self.watch.failed("mongo", exc)
                 # The exception text may carry the connection string's host list, never shown.
                 log.warning("MongoDB: %s; retrying in %.0f s", type(exc).__name__, interval)
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
         counter.join(timeout=5)  # a recount under way is cut short with the process
 
+    def serve_metrics(self, port: int | None = None) -> MetricsServer:
+        """/metrics on 127.0.0.1 (METRICS_PORT unless `port`; 0 picks a free one)."""
+        port = self.settings.metrics_port if port is None else port
+        return MetricsServer(registry(self.watch.collector()), port)
+
     def close(self) -> None:
+        self.watch.close()
         self.mongo.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m monitor.sampler", description=__doc__)
-    parser.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
+    parser.add_argument(
+        "--interval", type=float, default=None, help="seconds between samples (SAMPLER_INTERVAL_S)"
+    )
     parser.add_argument("--group", action="append", help="also sample this group (repeatable)")
     parser.add_argument("--once", action="store_true", help="take one sample and exit")
     parser.add_argument(
@@ -124,21 +142,28 @@ def main(argv: list[str] | None = None) -> int:
         help="least seconds between two recounts of the orders by status",
     )
     args = parser.parse_args(argv)
+    settings = get_settings()
+    args.interval = args.interval or settings.sampler_interval_s
     if args.interval <= 0 or args.orders_every <= 0:
         parser.error("--interval and --orders-every must be positive")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-    sampler = Sampler(get_settings(), args.group, args.orders_every)
+    sampler = Sampler(settings, args.group, args.orders_every)
+    server = None
     try:
         if args.once:
             print(f"stored {sampler.once()} group samples")
             return 0
+        server = sampler.serve_metrics()
+        log.info("metrics on http://127.0.0.1:%d/metrics", server.port)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         log.info("sampling every %.1f s; groups: %s", args.interval, ", ".join(sampler.groups))
         sampler.run(args.interval, stop)
     finally:
+        if server is not None:
+            server.close()
         sampler.close()
     return 0
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import streamlit as st
 from pymongo.errors import PyMongoError
 
 from checkins.settings import Settings
-from dashboard import clients, lag_view
-from monitor import dead_letters, offsets
+from dashboard import clients, lag_view, monitor_view
+from monitor import catchup, dead_letters, offsets
 from monitor import history as lag_history
 from monitor.cli import collect, group_snapshot, own_offset_reset, restrict
 from monitor.commits import CommitLog
@@ -82,6 +84,7 @@ def lag_panel() -> None:
         return
     for note in notes:
         st.warning(note)
+    monitor_view.show_alerts(db)
 
     st.markdown(lag_view.badge(report.status, report.reason), unsafe_allow_html=True)
     cols = st.columns(6)
@@ -100,20 +103,28 @@ def lag_panel() -> None:
         frame.style.map(lag_view.status_style, subset=["status"]), hide_index=True, width="stretch"
     )
 
-    st.subheader("Lag trend")
-    try:
-        since = trend_minutes * 60
-        history = lag_history.recent(db, group, since)
-        shown = {p.topic for p in report.partitions}
-        if history:
-            st.line_chart(lag_view.trend_frame(trend([restrict(s, shown) for s in history])))
-        else:
-            st.caption("No history yet: is the lag sampler running (python -m stack up)?")
-    except PyMongoError as exc:
-        st.warning(f"Lag history unavailable: MongoDB did not answer ({type(exc).__name__}).")
+    st.subheader("Lag trend and group history")
+    since = trend_minutes * 60
+    trend_column, history_column = st.columns([3, 2])
+    with trend_column:
+        history = []
+        try:
+            history = lag_history.recent(db, group, since)
+            shown = {p.topic for p in report.partitions}
+            if history:
+                st.line_chart(lag_view.trend_frame(trend([restrict(s, shown) for s in history])))
+            else:
+                st.caption("No history yet: is the lag sampler running (python -m stack up)?")
+        except PyMongoError as exc:
+            st.warning(f"Lag history unavailable: MongoDB did not answer ({type(exc).__name__}).")
+        at = datetime.fromisoformat(report.at).timestamp()
+        monitor_view.show_catch_up(catchup.estimate(report, history, at))
+    with history_column:
+        monitor_view.show_group_history(db, group, since)
 
     groups_table()
     dead_letter_table()
+    monitor_view.show_recent_alerts(db)
 
 
 def groups_table() -> None:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from dashboard import clients, fleet
+from dashboard import clients, fleet, monitor_view
 from dashboard.formatting import local_time, store_problem
 from dashboard.overview import count_since, counts_frame, per_minute
 from monitor import offsets
-from readmodels import events, orders, store, technicians, timeline
+from readmodels import disk, events, orders, store, technicians, timeline
 
 settings = clients.settings()
 tz = settings.checkin_timezone
@@ -37,6 +37,8 @@ def overview() -> None:
     down = [name for name, up in (("Kafka", kafka_up), ("MongoDB", mongo_up)) if not up]
     if down:
         st.error(f"Unreachable: {' and '.join(down)}. Retrying every 5 s.")
+    if mongo_up:
+        monitor_view.show_alerts(db)  # what the lag sampler's rules say now
     k, m = st.columns(2)
     k.metric("Kafka", "reachable" if kafka_up else "UNREACHABLE")
     k.caption(f"brokers {settings.bootstrap_servers}")
@@ -77,14 +79,17 @@ def show_store_figures(db, now: datetime) -> None:
     stored = figure(events.events_stored, db)
     active = figure(technicians.active_since, db, now - timedelta(minutes=int(active_minutes)))
     silent = figure(technicians.silent_technicians, db, now, settings.silent_after)
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric("Events stored", "-" if stored is None else f"{stored:,}")
+    on_disk, parts = disk.describe(disk.local_database_use(settings))
+    cols[1].metric("Store on disk", on_disk, help="the local store's database file and its WAL")
+    cols[1].caption(parts)
     last5 = None if counts is None else count_since(counts, now - timedelta(minutes=5))
-    cols[1].metric("Check-ins, last 5 min", "-" if last5 is None else f"{last5:,}")
+    cols[2].metric("Check-ins, last 5 min", "-" if last5 is None else f"{last5:,}")
     active_label = f"Active technicians ({int(active_minutes)} min)"
-    cols[2].metric(active_label, "-" if active is None else f"{active:,}")
+    cols[3].metric(active_label, "-" if active is None else f"{active:,}")
     silent_minutes = int(settings.silent_after.total_seconds() // 60)
-    cols[3].metric(
+    cols[4].metric(
         f"Silent technicians (> {silent_minutes} min)",
         "-" if silent is None else f"{len(silent[0]):,}{'+' if silent[1] else ''}",
         help="No check-in for longer than SILENT_AFTER while the current order is not completed",

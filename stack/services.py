@@ -93,7 +93,8 @@ def lag_sampler(settings: Settings, stack: StackDir) -> Service:
     signature = "monitor.sampler"
     return Service(
         name="lag-sampler",
-        address=f"MongoDB {settings.mongodb_database}.lag_samples",
+        address=f"MongoDB {settings.mongodb_database}.lag_samples, "
+        f"metrics {local_address(settings.metrics_port)}/metrics",
         signature=signature,
         command=lambda: python_module("monitor.sampler"),
         # No port: ready means it is still running once started.

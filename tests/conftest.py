@@ -1,6 +1,6 @@
-"""Shared fixtures. Folder decides the marker: unit/ needs nothing; integration/, e2e/ and
-faults/ need the real stack, which `stack` starts once per test session (or reuses when it
-already answers) and stops afterwards if it started it."""
+"""Shared fixtures. Folder decides the marker: unit/ needs nothing; integration/, e2e/, faults/
+and monitoring/ need the real stack, which `stack` starts once per test session (or reuses
+when it already answers) and stops afterwards if it started it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ from stack import broker, manager, store
 from stack.paths import StackDir
 from tests.isolation import own_topics_and_database, unique  # noqa: F401 - unique is re-exported
 
-_MARKERS = {"integration": "integration", "e2e": "e2e", "faults": "faults"}
+_MARKERS = {
+    "integration": "integration",
+    "e2e": "e2e",
+    "faults": "faults",
+    "monitoring": "monitoring",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

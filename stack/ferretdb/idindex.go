@@ -31,8 +31,7 @@ func watchIDIndexes(ctx context.Context, dataDir string, every time.Duration, lo
 	defer ticker.Stop()
 
 	for {
-		files, _ := filepath.Glob(filepath.Join(dataDir, "*.sqlite"))
-		for _, file := range files {
+		for _, file := range databaseFiles(dataDir) {
 			changed := lastChange(file)
 			if !changed.After(seen[file]) {
 				continue
@@ -55,6 +54,12 @@ func watchIDIndexes(ctx context.Context, dataDir string, every time.Duration, lo
 		case <-ticker.C:
 		}
 	}
+}
+
+// databaseFiles lists FerretDB's SQLite files in dataDir, one per MongoDB database.
+func databaseFiles(dataDir string) []string {
+	files, _ := filepath.Glob(filepath.Join(dataDir, "*.sqlite"))
+	return files
 }
 
 // lastChange is the newer of the database file's and its write-ahead log's mtime.

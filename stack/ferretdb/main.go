@@ -13,16 +13,24 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
 
+// walLimitBytes: what a rewound write-ahead log keeps on disk at most.
+const walLimitBytes = 16 << 20
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dataDir := flag.String("data-dir", "data", "directory for the SQLite database files")
 	debug := flag.Bool("debug", false, "log at debug level")
+	checkpointEvery := flag.Duration("checkpoint-every", time.Second,
+		"how often to look at each database's write-ahead log")
+	checkpointAbove := flag.Int64("checkpoint-above", 16<<20,
+		"checkpoint and truncate a write-ahead log grown past this many bytes")
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -31,13 +39,14 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	if err := run(*listen, *dataDir, logger); err != nil {
+	if err := run(*listen, *dataDir, *checkpointEvery, *checkpointAbove, logger); err != nil {
 		logger.Error("ferretdb-local failed", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, dataDir string, logger *slog.Logger) error {
+func run(listen, dataDir string, checkpointEvery time.Duration, checkpointAbove int64,
+	logger *slog.Logger) error {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
 		return err
@@ -47,10 +56,13 @@ func run(listen, dataDir string, logger *slog.Logger) error {
 	}
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
+		Listener: ferretdb.ListenerConfig{TCP: listen},
+		Logger:   logger,
+		Handler:  "sqlite",
+		// journal_size_limit: when a connection of FerretDB's rewinds the write-ahead log, it
+		// cuts the file back to this size (else it keeps its largest size forever); see
+		// checkpoint.go for why the log is not rewound often enough on its own.
+		SQLiteURL: "file:" + abs + "/?_pragma=journal_size_limit(" + strconv.Itoa(walLimitBytes) + ")",
 	})
 	if err != nil {
 		return fmt.Errorf("starting FerretDB: %w", err)
@@ -61,6 +73,7 @@ func run(listen, dataDir string, logger *slog.Logger) error {
 	defer stop()
 
 	go watchIDIndexes(ctx, abs, 500*time.Millisecond, logger)
+	go checkpointWALs(ctx, abs, checkpointEvery, checkpointAbove, logger)
 
 	logger.Info("ferretdb-local listening", "addr", listen, "data", abs)
 	return f.Run(ctx)
