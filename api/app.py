@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from confluent_kafka.admin import AdminClient
@@ -38,6 +38,7 @@ from checkins.envelope import new_event_id
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer, PublishError
 from checkins.settings import Settings
+from checkins.skew import FIELD, future_problem
 
 log = logging.getLogger("api")
 
@@ -170,6 +171,7 @@ def create_app(settings: Settings) -> FastAPI:
         data = parse_json_object(await read_capped(request.stream()))
         checkin = _validate(data, settings.checkin_timezone)
         accepted_at = datetime.now(UTC)
+        _check_not_ahead(checkin, accepted_at, settings.checkin_max_future)
         parsed = time.perf_counter()
         kafka: KafkaSide = request.app.state.kafka
         try:
@@ -240,3 +242,11 @@ def _validate(data: dict[str, Any], timezone: str) -> CheckIn:
     except ValidationError as exc:
         problems = field_problems(exc.errors(include_url=False, include_input=False))
         raise ApiError(422, "invalid_checkin", summary(problems), problems) from None
+
+
+def _check_not_ahead(checkin: CheckIn, accepted_at: datetime, max_future: timedelta) -> None:
+    """The clock-skew guard (checkins/skew.py) against the moment the API accepted the body."""
+    problem = future_problem(checkin.checkinDate, accepted_at, max_future)
+    if problem is not None:
+        found = FieldProblem(field=FIELD, problem=problem, type="checkin_date_in_future")
+        raise ApiError(422, "invalid_checkin", summary([found]), [found])

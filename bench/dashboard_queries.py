@@ -29,15 +29,19 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 
 from checkins.clients import mongo_client
+from checkins.event import zone
 from checkins.settings import Settings, get_settings
+from dashboard import fleet, trails
 from dashboard.eventlog import SEARCH_FIELDS, page_cap
 from dashboard.filters import (
+    DATE_RANGE,
     Filters,
     mongo_filter,
     point_predicate,
     search_predicate,
     window_bounds,
 )
+from dashboard.map_layers import map_rows
 from readmodels import events, orders, stats, store, technicians, timeline
 from readmodels.technicians import RECENT_LIMIT, recent_fields
 
@@ -69,7 +73,13 @@ def _checkin(i: int, now: datetime, total: int) -> dict[str, Any]:
         "createdAt": at,
         "updatedAt": at,
         "location": {"type": "Point", "coordinates": [lon, lat]},
-        "source": {"topic": "bench", "partition": i % 6, "offset": i // 6, "timestamp": at},
+        # The message key is the staffCode: a technician's check-ins share one partition.
+        "source": {
+            "topic": "bench",
+            "partition": (i % TECHNICIANS) % 6,
+            "offset": i // 6,
+            "timestamp": at,
+        },
         "storedAt": at,
     }
 
@@ -223,7 +233,30 @@ def measure(
         return timeline.minute_counts(db, now - timedelta(minutes=minutes), now)
 
     onroute = point_predicate(Filters(statuses=("onroute",)))
+    silent_after = get_settings().silent_after
+
+    def map_with_fleet() -> list:
+        """What the map page does for latest positions: the read, the silent rule on each
+        technician, the fleet counts bar and the silent list (oldest first)."""
+        found, _ = technicians.latest_positions(db, window("24 hours"))
+        rows = map_rows(found, now, ZONE, silent_after)
+        fleet.counts(rows)
+        return fleet.silent_list(found, now, silent_after, ZONE)
+
+    busy_day = (now.astimezone(zone(ZONE)) - timedelta(days=1)).date()  # a whole local day
+    day_start, day_end = window_bounds(Filters(window=DATE_RANGE, start_day=busy_day), now, ZONE)
+
+    def trail() -> list:
+        points, _ = timeline.technician_points(db, ["tech0042"], day_start, day_end)
+        [one] = trails.build_trails(points, ["tech0042"], now, ZONE)
+        return list(one.stops)
+
     cases: dict[str, Callable[[], Any]] = {
+        "map latest 24 h + fleet counts + silent list (result: silent)": map_with_fleet,
+        "overview: silent technicians": lambda: technicians.silent_technicians(
+            db, now, silent_after
+        ),
+        "trail: one technician, a whole day (result: stops)": trail,
         "map latest positions, 24 h": lambda: technicians.latest_positions(db, window("24 hours")),
         "map latest positions, 7 d": lambda: technicians.latest_positions(db, window("7 days")),
         "map latest, status + staff search": lambda: technicians.latest_positions(

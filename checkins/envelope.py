@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from checkins.event import CheckIn
+from checkins.skew import DEFAULT_MAX_FUTURE, FIELD, future_problem
 from checkins.times import iso_utc
 
 # Fixed namespace for ids derived from (topic, partition, offset): never change it.
@@ -61,9 +62,19 @@ def encode(
 
 
 def decode(
-    value: bytes | None, *, topic: str, partition: int, offset: int, timezone: str | None = None
+    value: bytes | None,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    timezone: str | None = None,
+    message_time: datetime | None = None,
+    max_future: timedelta = DEFAULT_MAX_FUTURE,
 ) -> CheckInEvent:
-    """Parse and validate one Kafka message value, or raise InvalidMessage with the reason."""
+    """Parse and validate one Kafka message value, or raise InvalidMessage with the reason.
+
+    The clock-skew guard compares checkinDate with the envelope's `timestamp`, or, for a legacy
+    message without one, with `message_time` (the Kafka message timestamp)."""
     if value is None:
         raise InvalidMessage("empty message (no value)")
     if len(value) > MAX_MESSAGE_BYTES:
@@ -85,10 +96,14 @@ def decode(
         checkin = CheckIn.model_validate(data, context=context)
     except ValidationError as exc:
         raise InvalidMessage(describe_errors(exc)) from None
+    produced_at = _timestamp(envelope.get("timestamp"))
+    skew = future_problem(checkin.checkinDate, produced_at or message_time, max_future)
+    if skew is not None:
+        raise InvalidMessage(f"{FIELD}: {skew}")
     return CheckInEvent(
         event_id=_event_id(envelope.get("uuid"), topic, partition, offset),
         checkin=checkin,
-        produced_at=_timestamp(envelope.get("timestamp")),
+        produced_at=produced_at,
     )
 
 

@@ -6,12 +6,24 @@ printing or logging the settings never shows them.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_HOST = "127.0.0.1"
+
+
+def _seconds(value: Any) -> Any:
+    """A plain number is seconds ("300"); anything else is pydantic's ISO-8601 or HH:MM:SS."""
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        return float(value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_seconds)]
 
 
 class Settings(BaseSettings):
@@ -27,6 +39,13 @@ class Settings(BaseSettings):
     status_topic: str = "HOME_CHECKIN_STATUS_CHANGED"
     checkin_partitions: int = Field(default=6, ge=1)
     checkin_timezone: str = "Asia/Bangkok"
+    # A check-in dated further ahead of its produce time is refused (checkins/skew.py);
+    # seconds, or ISO-8601 like PT5M.
+    checkin_max_future: Duration = Field(default=timedelta(minutes=5), ge=timedelta(0))
+    # A technician quiet for longer while on an order is "silent" (readmodels/technicians.py).
+    silent_after: Duration = Field(default=timedelta(minutes=30), gt=timedelta(0))
+    # An XYZ tile template ({z}/{x}/{y}) for the map's basemap; unset = Carto's light style.
+    map_tiles_url: str | None = None
 
     consumer_group: str = "checkin-projector"
     consumer_workers: int = Field(default=1, ge=1, le=64)

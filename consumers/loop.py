@@ -173,6 +173,8 @@ class CheckInConsumer:
                     partition=where.partition,
                     offset=where.offset,
                     timezone=self.settings.checkin_timezone,
+                    message_time=where.timestamp,
+                    max_future=self.settings.checkin_max_future,
                 )
             except InvalidMessage as exc:
                 letters.append((msg, exc.reason))

@@ -13,6 +13,7 @@ import pydeck as pdk
 
 from checkins.times import utc
 from dashboard.formatting import age, escape, local_time
+from readmodels.technicians import is_silent
 
 LATEST = "Latest positions"
 ALL_CHECKINS = "All check-ins in the window"
@@ -27,7 +28,7 @@ CITY_ZOOM = 11
 DEFAULT_CENTER = (13.7563, 100.5018)  # Bangkok, where the legacy system's check-ins are
 
 KNOWN_COLOURS: dict[str, tuple[int, int, int]] = {
-    "assigned": (128, 128, 128),
+    "assigned": (23, 190, 207),  # not grey: grey means silent
     "onroute": (31, 119, 180),
     "on_the_way": (31, 119, 180),  # the simulator's name for onroute
     "homecheckedin": (44, 160, 44),
@@ -36,11 +37,15 @@ KNOWN_COLOURS: dict[str, tuple[int, int, int]] = {
     "completed": (148, 103, 189),
     "cancelled": (214, 39, 40),
 }
-_PALETTE = [(23, 190, 207), (188, 189, 34), (227, 119, 194), (140, 86, 75), (127, 127, 127)]
+_PALETTE = [(188, 189, 34), (227, 119, 194), (140, 86, 75), (44, 62, 80), (255, 187, 120)]
+SILENT_COLOUR = (150, 150, 150)  # a silent technician (readmodels.technicians.is_silent)
 
 # A text tooltip: Streamlit puts it in with innerText, so no field is ever parsed as HTML (in
 # "html" mode Streamlit 1.67 escapes the fields itself, and pre-escaped text showed as &lt;...).
-TOOLTIP_TEXT = "{staffCode} · {jobStatus}\norder {orderNo}\ninternet {internetNo}\n{time} ({age})"
+# `silence` is empty, or " · SILENT, last seen 42 min ago" for a silent technician.
+TOOLTIP_TEXT = (
+    "{staffCode} · {jobStatus}{silence}\norder {orderNo}\ninternet {internetNo}\n{time} ({age})"
+)
 
 
 def status_colour(status: str) -> tuple[int, int, int]:
@@ -57,6 +62,13 @@ def legend(statuses: Iterable[str]) -> list[tuple[str, str]]:
     return [(s, "#{:02x}{:02x}{:02x}".format(*status_colour(s))) for s in sorted(set(statuses))]
 
 
+def silent_legend(rows: Iterable[dict]) -> list[tuple[str, str]]:
+    """The grey chip, when the map shows a silent technician."""
+    if any(r.get("silent") for r in rows):
+        return [("silent", "#{:02x}{:02x}{:02x}".format(*SILENT_COLOUR))]
+    return []
+
+
 def legend_html(entries: Sequence[tuple[str, str]]) -> str:
     chips = (
         f'<span style="display:inline-block;margin-right:12px">'
@@ -67,16 +79,26 @@ def legend_html(entries: Sequence[tuple[str, str]]) -> str:
     return '<div class="checkin-legend">' + "".join(chips) + "</div>"
 
 
-def map_rows(rows: Iterable[dict[str, Any]], now: datetime, zone_name: str) -> list[dict]:
+def map_rows(
+    rows: Iterable[dict[str, Any]],
+    now: datetime,
+    zone_name: str,
+    silent_after: timedelta | None = None,
+) -> list[dict]:
     """Check-in rows -> what the browser gets: position, colour and the tooltip's plain text.
-    Only these fields are sent, so the page never ships whole documents."""
+    Only these fields are sent, so the page never ships whole documents. With `silent_after`
+    (technicians' latest positions) a silent technician is grey and says when it was last seen."""
     out = []
     for row in rows:
         moment = row.get("checkinDate")
+        silent = bool(silent_after and moment and is_silent(row, now, silent_after))
+        colour = SILENT_COLOUR if silent else status_colour(row.get("jobStatus", ""))
         out.append(
             {
                 "position": [float(row["checkinLongitude"]), float(row["checkinLatitude"])],
-                "color": [*status_colour(row.get("jobStatus", "")), 220],
+                "color": [*colour, 220],
+                "silent": silent,
+                "silence": f" · SILENT, last seen {age(moment, now)}" if silent else "",
                 "staffCode": str(row.get("staffCode", "")),
                 "jobStatus": str(row.get("jobStatus", "")),
                 "t": utc(moment).timestamp() if moment else 0.0,
@@ -197,11 +219,21 @@ def layers(spec: LayerSpec) -> list[pdk.Layer]:
     ]
 
 
-def deck(spec: LayerSpec, view: dict[str, float]) -> pdk.Deck:
+def deck(
+    spec: LayerSpec,
+    view: dict[str, float],
+    *,
+    backdrop: Sequence[pdk.Layer] = (),
+    over: Sequence[pdk.Layer] = (),
+    map_style: str = MAP_STYLE,
+) -> pdk.Deck:
+    """The map: the check-ins' layer first (`layers[0]`, what the page's tests read), then
+    `backdrop` (the app's own translucent grid and scale when the basemap cannot load), then
+    `over` (trails); `map_style` from `dashboard.basemap`."""
     return pdk.Deck(
-        layers=layers(spec),
+        layers=[*layers(spec), *backdrop, *over],
         initial_view_state=pdk.ViewState(**view),
         map_provider="carto",
-        map_style=MAP_STYLE,
+        map_style=map_style,
         tooltip={"text": TOOLTIP_TEXT, "style": {"fontSize": "12px"}},
     )

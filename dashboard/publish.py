@@ -8,7 +8,9 @@ a valid check-in is.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +18,8 @@ from pydantic import ValidationError
 from checkins.envelope import new_event_id
 from checkins.event import SAMPLE, CheckIn, zone
 from checkins.producer import Delivery
+from checkins.skew import DEFAULT_MAX_FUTURE, future_problem
+from checkins.skew import FIELD as SKEW_FIELD
 from dashboard.filters import DATE_RANGE, Filters, to_query_params
 from dashboard.map_layers import ALL_CHECKINS
 
@@ -56,15 +60,26 @@ def fresh_event_id() -> str:
     return new_event_id()
 
 
-def checkin_from_form(values: dict[str, Any], timezone: str | None = None) -> FormResult:
-    """Validate the form's values with the one schema; errors come back per field."""
+def checkin_from_form(
+    values: dict[str, Any],
+    timezone: str | None = None,
+    *,
+    now: datetime | None = None,
+    max_future: timedelta = DEFAULT_MAX_FUTURE,
+) -> FormResult:
+    """Validate the form's values with the one schema and the clock-skew guard (against `now`,
+    the moment of sending); errors come back per field."""
     context = {"timezone": timezone} if timezone else None
     # An empty text box is a missing field (the schema's "required"), not an empty string.
     data = {name: values[name] for name in FIELDS if not _blank(values.get(name))}
     try:
-        return FormResult(checkin=CheckIn.model_validate(data, context=context))
+        checkin = CheckIn.model_validate(data, context=context)
     except ValidationError as exc:
         return FormResult(errors=errors_by_field(exc))
+    skew = future_problem(checkin.checkinDate, now or datetime.now(UTC), max_future)
+    if skew is not None:
+        return FormResult(errors={SKEW_FIELD: f"This date {skew}"})
+    return FormResult(checkin=checkin)
 
 
 def errors_by_field(exc: ValidationError) -> dict[str, str]:
@@ -117,3 +132,43 @@ def map_query(checkin: CheckIn, zone_name: str) -> dict[str, str | list[str]]:
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+# -- picking the place on the small map ------------------------------------------------------
+# Streamlit's deck.gl chart reports the objects a click picked, not the clicked coordinates,
+# so the small map carries a fine grid of faint pickable cells around the form's point: a click
+# picks the cell under the pointer, whose centre becomes the form's coordinates.
+PICK_SPACING_M = 50.0
+PICK_CELLS_EACH_SIDE = 30  # 61 x 61 cells: 3 km either way at 50 m
+PICKER_LAYER = "place-cells"
+_METRES_PER_DEGREE = 111_195.0
+
+
+def picker_cells(
+    latitude: float,
+    longitude: float,
+    spacing_m: float = PICK_SPACING_M,
+    each_side: int = PICK_CELLS_EACH_SIDE,
+) -> list[dict[str, Any]]:
+    """The cells' centres around (latitude, longitude), rounded to 7 decimals (~1 cm)."""
+    dlat = spacing_m / _METRES_PER_DEGREE
+    dlon = dlat / max(math.cos(math.radians(latitude)), 1e-6)
+    cells = []
+    for i in range(-each_side, each_side + 1):
+        for j in range(-each_side, each_side + 1):
+            lat = min(max(latitude + i * dlat, -90.0), 90.0)
+            lon = (longitude + j * dlon + 180.0) % 360.0 - 180.0
+            cells.append({"position": [round(lon, 7), round(lat, 7)], "lat": round(lat, 7)})
+    return cells
+
+
+def picked_place(selection: Any) -> tuple[float, float] | None:
+    """(latitude, longitude) of the cell a click on the small map picked, if any."""
+    objects = (selection or {}).get("objects") or {}
+    for picked in objects.get(PICKER_LAYER) or []:
+        position = picked.get("position") if isinstance(picked, dict) else None
+        if isinstance(position, list) and len(position) == 2:
+            lon, lat = float(position[0]), float(position[1])
+            if -90 <= lat <= 90 and -180 <= lon <= 180:
+                return lat, lon
+    return None

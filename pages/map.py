@@ -8,7 +8,7 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from checkins.event import zone
-from dashboard import clients
+from dashboard import basemap, clients, fleet, trails
 from dashboard import map_layers as ml
 from dashboard.filters import (
     DATE_RANGE,
@@ -29,6 +29,8 @@ INTERVALS = {"2 s": 2, "5 s": 5, "10 s": 10, "30 s": 30, "60 s": 60}
 settings = clients.settings()
 tz = settings.checkin_timezone
 db = clients.database(settings)
+silent_after = settings.silent_after
+silent_minutes = int(silent_after.total_seconds() // 60)
 
 st.title("Live operations map")
 
@@ -36,6 +38,7 @@ st.title("Live operations map")
 saved: Filters = remembered("map_filters", from_query_params)
 saved_layer = remembered("map_layer", lambda p: (p.get("layer") or [ml.LATEST])[0])
 saved_layer = saved_layer if saved_layer in ml.LAYER_CHOICES else ml.LATEST
+remembered("map_fleet", fleet.choice_from_url)
 for key, value in {
     "map_window": saved.window,
     "map_status": list(saved.statuses),
@@ -77,7 +80,8 @@ filters = Filters(
     statuses=tuple(statuses),
     staff=staff,
 )
-remember("map_filters", filters, {**to_query_params(filters), "layer": layer})
+fleet_url = {fleet.URL_KEY: st.session_state.map_fleet} if st.session_state.map_fleet else {}
+remember("map_filters", filters, {**to_query_params(filters), "layer": layer, **fleet_url})
 st.session_state["map_layer"] = layer
 st.session_state["map_live"] = {
     "map_interval": interval,
@@ -105,11 +109,67 @@ def replay_moment(since: datetime, until: datetime) -> datetime:
     )
 
 
+def _pick_fleet() -> None:
+    """The counts bar's callback: the choice filters the map and goes into the URL."""
+    choice = st.session_state.get("map_fleet_pick")
+    st.session_state.map_fleet = choice
+    if choice:
+        st.query_params[fleet.URL_KEY] = choice
+    elif fleet.URL_KEY in st.query_params:
+        del st.query_params[fleet.URL_KEY]
+
+
+def fleet_bar(rows: list[dict]) -> list[dict]:
+    """Technicians per jobStatus and silent; clicking one shows only those (kept in the URL)."""
+    counted = fleet.counts(rows)
+    chosen = st.session_state.get("map_fleet")
+    options = list(counted) if chosen in counted or not chosen else [*counted, chosen]
+    if st.session_state.get("map_fleet_pick") != chosen:
+        st.session_state.map_fleet_pick = chosen
+    st.pills(
+        "Fleet",
+        options,
+        format_func=lambda o: fleet.label(o, counted),
+        key="map_fleet_pick",
+        on_change=_pick_fleet,
+        help=f"Click one to show only those technicians; silent = no check-in for over "
+        f"{silent_minutes} min with the order not completed.",
+    )
+    return fleet.keep(rows, chosen)
+
+
+def trail_day_bounds(day) -> tuple[datetime, datetime]:
+    """[start, end] (UTC, inclusive) of a local day, for the timeline read model."""
+    one_day = Filters(window=DATE_RANGE, start_day=day, end_day=day)
+    return window_bounds(one_day, datetime.now(UTC), tz)
+
+
+def trail_controls(on_map: list[str]) -> tuple[list[str], datetime, datetime]:
+    chosen = st.session_state.get("map_trails", [])
+    options = sorted(set(on_map) | set(chosen))
+    seed_widget("map_trail_pick", list(chosen))
+    pick_col, day_col = st.columns([3, 1])
+    picked = pick_col.multiselect(
+        "Trails: technicians",
+        options,
+        key="map_trail_pick",
+        accept_new_options=True,
+        placeholder="Choose technicians (or click one on the map)",
+        help="Draws each one's path for the day, a stop per check-in; Replay plays them together.",
+    )
+    st.session_state.map_trails = list(picked)
+    today = datetime.now(zone(tz)).date()
+    day = day_col.date_input("Trail day", value=today, max_value=today, key="map_trail_day")
+    start, end = trail_day_bounds(day)
+    return list(picked), start, end
+
+
 def live_map() -> None:
     now = datetime.now(UTC)
     since, until = time_bounds(filters, now, tz)
+    latest = layer == ml.LATEST and not replay
     try:
-        if layer == ml.LATEST and not replay:
+        if latest:
             found, capped = technicians.latest_positions(db, mongo_filter(filters, now, tz))
         else:  # every check-in in the window: the timeline read model, not a homecheckins scan
             start, end = window_bounds(filters, now, tz)
@@ -117,16 +177,30 @@ def live_map() -> None:
     except PyMongoError as exc:
         st.error(f"{store_problem(exc)}; the map retries on every refresh.")
         return
-    rows = ml.map_rows(found, now, tz)
+    rows = ml.map_rows(found, now, tz, silent_after if latest else None)
+    if latest:
+        rows = fleet_bar(rows)
+    trail_codes, trail_start, trail_end = trail_controls(sorted({r["staffCode"] for r in rows}))
+    shown_trails: list[trails.Trail] = []
+    if trail_codes:
+        try:
+            points, _ = timeline.technician_points(db, trail_codes, trail_start, trail_end)
+        except PyMongoError as exc:
+            st.error(f"{store_problem(exc)}; the trails retry on every refresh.")
+            points = []
+        shown_trails = trails.build_trails(points, trail_codes, now, tz)
     if replay:
         play_col, _ = st.columns([1, 5])
         play_col.toggle("Play", key="replay_playing")
+        if shown_trails:  # replay the trails' day, all selected technicians together
+            since, until = trail_start, trail_end
         # Whole minutes, so the slider's range stays put between refreshes.
         end = min(until, now).replace(second=0, microsecond=0) + timedelta(minutes=1)
         moment = replay_moment(since.replace(second=0, microsecond=0), end)
         rows = ml.up_to(rows, moment)
         if layer == ml.LATEST:
             rows = ml.latest_per_staff(rows)
+        shown_trails = trails.up_to(shown_trails, moment)
 
     signature = (filters, layer)
     if st.session_state.get("map_view_for") != signature or not st.session_state.get(
@@ -152,11 +226,38 @@ def live_map() -> None:
             "or the filters to see the rest."
         )
     # st.html, not Markdown: the escaped statuses must not be read as Markdown either.
-    st.html(ml.legend_html(ml.legend(r["jobStatus"] for r in rows)))
+    legend = ml.legend(r["jobStatus"] for r in rows if not r.get("silent"))
+    st.html(ml.legend_html(legend + ml.silent_legend(rows)))
 
+    if shown_trails:
+        st.caption(
+            "Trails: "
+            + "; ".join(
+                f"{markdown_literal(t.staff_code)} {len(t.stops)} stops" for t in shown_trails
+            )
+        )
+    elif trail_codes:
+        st.caption("No check-ins on the trail day for the chosen technicians.")
+
+    view = st.session_state.map_view
+    base = basemap.basemap(settings.map_tiles_url, (view["latitude"], view["longitude"]))
+    backdrop = []
+    if not basemap_loads(base.probe):
+        st.warning(
+            f"The basemap could not load ({base.source} did not answer): the light grid of "
+            f"{basemap.GRID_M // 1000} km squares and the {basemap.SCALE_M // 1000} km scale "
+            "are drawn by the app. Set MAP_TILES_URL to a tile server this machine can reach."
+        )
+        backdrop = basemap.fallback_layers((view["latitude"], view["longitude"]))
     map_col, detail_col = st.columns([3, 1])
     with map_col:
-        deck = ml.deck(ml.LayerSpec(layer, rows), st.session_state.map_view)
+        deck = ml.deck(
+            ml.LayerSpec(layer, rows),
+            view,
+            backdrop=backdrop,
+            over=trails.layers(shown_trails),
+            map_style=base.style,
+        )
         event = st.pydeck_chart(
             deck, on_select="rerun", selection_mode="single-object", key="live_map", height=560
         )
@@ -165,6 +266,31 @@ def live_map() -> None:
         st.session_state.map_picked = picked[0]["staffCode"]
     with detail_col:
         show_technician(st.session_state.get("map_picked"))
+    if latest:
+        show_silent(found, now)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def basemap_loads(probe: str) -> bool:
+    return basemap.loads(probe)
+
+
+def show_silent(found: list[dict], now: datetime) -> None:
+    """The silent technicians on this map, the longest quiet first (escaped HTML)."""
+    entries = fleet.silent_list(found, now, silent_after, tz)
+    st.markdown(
+        f"**{len(entries):,} silent technicians** on this map: no check-in for over "
+        f"{silent_minutes} min with the order not completed, the longest quiet first."
+    )
+    if entries:
+        st.html(fleet.silent_list_html(entries))
+
+
+def _add_trail(staff_code: str) -> None:
+    trail_list = st.session_state.get("map_trails", [])
+    if staff_code not in trail_list:
+        st.session_state.map_trails = [*trail_list, staff_code]
+    st.session_state.pop("map_trail_pick", None)  # the multiselect takes the new default
 
 
 def show_technician(staff_code: str | None) -> None:
@@ -172,6 +298,7 @@ def show_technician(staff_code: str | None) -> None:
         st.caption("Click a technician on the map to see their recent check-ins and orders.")
         return
     st.subheader(markdown_literal(staff_code))
+    st.button("Show trail", key="map_add_trail", on_click=_add_trail, args=(staff_code,))
     try:
         recent = technicians.recent_checkins_of(db, staff_code, limit=10)
         their_orders = orders.orders_of(db, staff_code, limit=10)

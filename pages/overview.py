@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from dashboard import clients, cluster_panel, monitor_view
+from dashboard import clients, cluster_panel, fleet, monitor_view
 from dashboard.formatting import local_time, store_problem
 from dashboard.overview import count_since, counts_frame, per_minute
 from monitor import offsets
@@ -83,7 +83,8 @@ def show_store_figures(db, now: datetime) -> None:
     counts = figure(timeline.minute_counts, db, since, now)
     stored = figure(events.events_stored, db)
     active = figure(technicians.active_since, db, now - timedelta(minutes=int(active_minutes)))
-    cols = st.columns(4)
+    silent = figure(technicians.silent_technicians, db, now, settings.silent_after)
+    cols = st.columns(5)
     cols[0].metric("Events stored", "-" if stored is None else f"{stored:,}")
     on_disk, parts = disk.describe(disk.local_database_use(settings))
     cols[1].metric("Store on disk", on_disk, help="the local store's database file and its WAL")
@@ -92,6 +93,16 @@ def show_store_figures(db, now: datetime) -> None:
     cols[2].metric("Check-ins, last 5 min", "-" if last5 is None else f"{last5:,}")
     active_label = f"Active technicians ({int(active_minutes)} min)"
     cols[3].metric(active_label, "-" if active is None else f"{active:,}")
+    silent_minutes = int(settings.silent_after.total_seconds() // 60)
+    cols[4].metric(
+        f"Silent technicians (> {silent_minutes} min)",
+        "-" if silent is None else f"{len(silent[0]):,}{'+' if silent[1] else ''}",
+        help="No check-in for longer than SILENT_AFTER while the current order is not completed",
+    )
+    if silent and silent[0]:
+        with st.expander(f"Silent technicians, the longest quiet first ({len(silent[0]):,})"):
+            entries = fleet.silent_list(silent[0], now, settings.silent_after, tz)
+            st.html(fleet.silent_list_html(entries))
     if counts is not None:
         st.subheader("Check-ins per minute")
         st.bar_chart(per_minute(counts, now, int(chart_minutes), tz))

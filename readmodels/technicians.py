@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.database import Database
 
-from checkins.times import from_millis, millis
+from checkins.times import from_millis, millis, utc
 from readmodels import store
 from readmodels.events import Doc, group_by, rank
 
@@ -172,6 +172,36 @@ def needs_exact_count(stored: list[Doc], new_ids: set[str]) -> set[str]:
     return {d["staffCode"] for d in stored if d["_id"] not in new_ids}
 
 
+# -- silent technicians (pure) -------------------------------------------------------------
+# A technician is silent when their latest check-in is older than SILENT_AFTER while their
+# current order is still open. The map, the overview and (once alerts exist) the lag sampler's
+# "technician silent" rule all classify with these functions, so they agree.
+
+# Statuses that close an order: a technician quiet after one is between jobs, not silent.
+CLOSED_STATUSES = frozenset({"completed", "cancelled"})
+
+
+def quiet_for(doc: Mapping[str, Any], now: datetime) -> timedelta:
+    """How long since the technician's latest check-in (`checkinDate`)."""
+    return utc(now) - utc(doc["checkinDate"])
+
+
+def is_silent(doc: Mapping[str, Any], now: datetime, silent_after: timedelta) -> bool:
+    """Quiet for longer than `silent_after` (exactly `silent_after` is not yet silent) with
+    the current order not completed."""
+    if str(doc.get("jobStatus", "")).lower() in CLOSED_STATUSES:
+        return False
+    return quiet_for(doc, now) > silent_after
+
+
+def silent_oldest_first(
+    docs: Iterable[Mapping[str, Any]], now: datetime, silent_after: timedelta
+) -> list[Mapping[str, Any]]:
+    """The silent ones among `docs`, the longest quiet first."""
+    found = [d for d in docs if is_silent(d, now, silent_after)]
+    return sorted(found, key=lambda d: (utc(d["checkinDate"]), str(d.get("staffCode"))))
+
+
 # -- what the dashboard reads -------------------------------------------------------------
 
 
@@ -200,3 +230,19 @@ def recent_checkins_of(db: Database, staff_code: str, limit: int = 20) -> list[d
         {"_id": e["eventId"], "staffCode": str(staff_code), **e}
         for e in decode_recent((tech or {}).get("recent"))[:limit]
     ]
+
+
+def silent_technicians(
+    db: Database, now: datetime, silent_after: timedelta, cap: int | None = None
+) -> tuple[list[Mapping[str, Any]], bool]:
+    """Every silent technician, the longest quiet first; the flag says more were left out. The
+    query narrows the read (a scan of `technicians` on the local store, like the map's); the
+    classification itself is `is_silent`."""
+    query = {
+        "checkinDate": {"$lt": utc(now) - silent_after},
+        "jobStatus": {"$nin": sorted(CLOSED_STATUSES)},
+    }
+    found, capped = store.capped_find(
+        db, COLLECTION, query, TECHNICIAN_FIELDS, cap or TECHNICIAN_CAP
+    )
+    return silent_oldest_first(found, now, silent_after), capped

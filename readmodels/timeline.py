@@ -374,10 +374,15 @@ def read_pages(db: Database, hour, partition: int, first: int, count: int) -> li
     return pages
 
 
-def _day_documents(db: Database, start: datetime, end: datetime) -> list[dict]:
-    """The `checkin_days` documents of [start, end]: one `_id` lookup per day and partition.
-    No time limit on these reads: `_id` lookups and a list of a few partitions never scan."""
-    partitions = [d["_id"] for d in db[PARTITIONS].find({})]
+def _day_documents(
+    db: Database, start: datetime, end: datetime, partitions: Iterable[int] | None = None
+) -> list[dict]:
+    """The `checkin_days` documents of [start, end]: one `_id` lookup per day and partition
+    (all partitions unless given). No time limit on these reads: `_id` lookups and a list of
+    a few partitions never scan."""
+    if partitions is None:
+        partitions = [d["_id"] for d in db[PARTITIONS].find({})]
+    partitions = list(partitions)
     found = []
     for day in days_between(start, end):
         for partition in partitions:
@@ -393,10 +398,12 @@ def window_points(
     end: datetime,
     keep: Callable[[dict], bool] | None = None,
     cap: int | None = None,
+    partitions: Iterable[int] | None = None,
 ) -> tuple[list[dict], bool]:
     """Check-ins with `checkinDate` in [start, end] that `keep` accepts, newest first, at most
-    `cap`; the flag says whether more were left out. Rows have `POINT_FIELDS`."""
-    hours = hours_in_window(_day_documents(db, start, end), start, end)
+    `cap`; the flag says whether more were left out. Rows have `POINT_FIELDS`. `partitions`
+    limits the read to those partitions' pages (a technician's check-ins share one)."""
+    hours = hours_in_window(_day_documents(db, start, end, partitions), start, end)
 
     def fetch(hour: HourPages, number: int) -> list:
         page_key = page_id(hour.hour, hour.partition, number)
@@ -409,3 +416,40 @@ def window_points(
 def minute_counts(db: Database, start: datetime, end: datetime) -> dict[datetime, dict]:
     """{minute (UTC): {n, byStatus}} for the minutes in [start, end], all partitions summed."""
     return count_minutes(_day_documents(db, start, end), start, end)
+
+
+def partitions_of(db: Database, event_ids: Iterable[str]) -> set[int]:
+    """The Kafka partitions that hold these events (`homecheckins` by `_id`, never a scan)."""
+    found = set()
+    for event_id in event_ids:
+        doc = db["homecheckins"].find_one({"_id": event_id}, {"source.partition": 1})
+        if doc is not None:
+            found.add(partition_of(doc))
+    return found
+
+
+def technician_points(
+    db: Database, staff_codes: Iterable[str], start: datetime, end: datetime
+) -> tuple[list[dict], bool]:
+    """The check-ins of these technicians with `checkinDate` in [start, end], newest first.
+
+    The message key is the staffCode, so a technician's check-ins are all in one partition
+    (while the topic keeps its partition count): only the partitions of their latest events
+    are read, one `_id` lookup each; a technician not found reads every partition."""
+    wanted = {str(code) for code in staff_codes}
+    if not wanted:
+        return [], False
+    latest = [
+        doc.get("eventId")
+        for doc in (db["technicians"].find_one({"_id": code}, {"eventId": 1}) for code in wanted)
+        if doc is not None
+    ]
+    partitions = partitions_of(db, [e for e in latest if e])
+    everywhere = len(latest) < len(wanted) or not partitions
+    return window_points(
+        db,
+        start,
+        end,
+        lambda row: row["staffCode"] in wanted,
+        partitions=None if everywhere else sorted(partitions),
+    )

@@ -178,7 +178,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--speedup",
         type=_positive_float,
         default=1.0,
-        help="simulated seconds per real second (check-in dates run ahead by as much)",
+        help="simulated seconds per real second (check-ins stay dated on the wall clock)",
     )
     parser.add_argument(
         "--center",

@@ -4,7 +4,9 @@ the same check-ins.
 
 Event `i` is due `i / rate` seconds after the start and belongs to technician `i % N`; its
 simulated time is that offset times `speedup` (1 = real time; more makes a short demo show whole
-lifecycles, and moves check-in dates ahead of the wall clock by the same factor).
+lifecycles). A check-in is dated at its due time on the wall clock, never at its simulated time:
+with a speedup the lifecycle runs faster, but no check-in is dated ahead of the moment it is
+sent (the consumers refuse those, see checkins/skew.py).
 """
 
 from __future__ import annotations
@@ -210,8 +212,9 @@ def _drive(
     return replace(tech, latitude=lat, longitude=lon)
 
 
-def checkin_data(tech: Technician, start: datetime) -> dict[str, Any]:
-    """The seven fields of a technician's check-in at its current clock."""
+def checkin_data(tech: Technician, start: datetime, speedup: float = 1.0) -> dict[str, Any]:
+    """The seven fields of a technician's check-in at its current clock, dated on the wall
+    clock: simulated seconds / speedup after the start."""
     return {
         "internetNo": tech.order.internet_no,
         "orderNo": tech.order.order_no,
@@ -219,7 +222,7 @@ def checkin_data(tech: Technician, start: datetime) -> dict[str, Any]:
         "jobStatus": tech.status,
         "checkinLatitude": tech.latitude,
         "checkinLongitude": tech.longitude,
-        "checkinDate": start + timedelta(seconds=tech.clock),
+        "checkinDate": start + timedelta(seconds=tech.clock / speedup),
     }
 
 
@@ -263,7 +266,7 @@ class Simulation:
                 self.technicians[slot], due * speedup, self._rng, self.city, self.timings
             )
             self.technicians[slot] = tech
-            yield SimEvent(index, due, checkin_data(tech, self.start))
+            yield SimEvent(index, due, checkin_data(tech, self.start, speedup))
 
 
 def event_count(rate: float, duration: float) -> int:
