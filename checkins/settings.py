@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     alert_freshness_s: float = Field(default=120.0, gt=0)
     alert_freshness_for_s: float = Field(default=60.0, ge=0)
     alert_unreachable_for_s: float = Field(default=30.0, ge=0)
+    # How long technicians stay silent (past SILENT_AFTER) before it is an alert.
+    alert_silent_for_s: float = Field(default=0.0, ge=0)
 
     # Where the local default stack listens and keeps its state.
     stack_kafka_port: int = 9092

@@ -37,6 +37,9 @@ class Observation:
     dlq_size: int | None = None  # messages kept on the DLQ now
     dlq_new: int | None = None  # dead letters written within the rule's window
     freshness_s: float | None = None
+    # Silent technicians (staffCode, seconds quiet), the longest first; None: not read.
+    silent: tuple[tuple[str, float], ...] | None = None
+    silent_after_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,30 @@ def freshness_rule(threshold_s: float, for_s: float) -> Rule:
     )
 
 
+def silent_rule(for_s: float) -> Rule:
+    """One alert for the fleet (not one per technician, which would page once per device):
+    it fires when someone goes silent and resolves when no one is."""
+
+    def check(obs: Observation) -> Iterable[Finding]:
+        if obs.silent:
+            oldest = ", ".join(f"{staff} {quiet / 60:.0f} min" for staff, quiet in obs.silent[:5])
+            more = f" (+{len(obs.silent) - 5} more)" if len(obs.silent) > 5 else ""
+            yield Finding(
+                (),
+                f"{len(obs.silent)} technician(s) silent for over "
+                f"{obs.silent_after_s / 60:.0f} min with an open order: {oldest}{more}",
+            )
+
+    return Rule(
+        "TechniciansSilent",
+        for_s,
+        "warning",
+        "Technicians have not checked in for longer than SILENT_AFTER",
+        check,
+        lambda obs, labels: obs.silent is not None,
+    )
+
+
 def unreachable_rules(for_s: float) -> list[Rule]:
     def kafka(obs: Observation) -> Iterable[Finding]:
         if obs.kafka_error:
@@ -301,6 +328,7 @@ def default_rules(settings) -> list[Rule]:
         dead_letters_rule(settings.alert_dead_letters_window_s, settings.alert_dead_letters_for_s),
         freshness_rule(settings.alert_freshness_s, settings.alert_freshness_for_s),
         *unreachable_rules(settings.alert_unreachable_for_s),
+        silent_rule(settings.alert_silent_for_s),
     ]
 
 

@@ -15,11 +15,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from checkins.settings import Settings
+from checkins.times import utc
 from monitor import alert_log, alerts, catchup, group_events
 from monitor import history as lag_history
 from monitor.cli import HISTORY_SECONDS, oldest_unread, own_offset_reset
@@ -28,9 +30,10 @@ from monitor.metrics import Latest, SamplerCollector
 from monitor.notify import Notifier
 from monitor.offsets import GroupSnapshot, LagReadError, MessageTimes, topic_offsets
 from monitor.report import GroupReport, build
-from readmodels import events
+from readmodels import events, technicians
 
 log = logging.getLogger("lag-sampler")
+SILENT_EVERY_S = 60.0  # how often the sampler looks for silent technicians (a scan)
 
 
 def freshness(
@@ -110,6 +113,8 @@ class Watch:
         self.observe_s = 0.0  # what the last round's monitoring part took (reports, rules, ...)
         self._restored = False
         self._indexed = False
+        self._silent: tuple[tuple[str, float], ...] | None = None
+        self._silent_read_at = float("-inf")
 
     # --- what /metrics reads ---
     def latest(self) -> Latest:
@@ -142,6 +147,23 @@ class Watch:
             mongo_error=why if source == "mongo" else None,
         )
         self._judge(obs, self.latest())
+
+    def _silent_technicians(
+        self, now: float, store: Callable
+    ) -> tuple[tuple[str, float], ...] | None:
+        """Silent technicians for the "technicians silent" rule, read at most every
+        SILENT_EVERY_S (a scan of `technicians` on the local store), the last read between."""
+        if now - self._silent_read_at >= SILENT_EVERY_S:
+            at = datetime.fromtimestamp(now, UTC)
+            found = store(technicians.silent_technicians, self.db, at, self.settings.silent_after)
+            if found is not None:
+                docs, _ = found
+                self._silent = tuple(
+                    (str(d.get("staffCode")), (at - utc(d["checkinDate"])).total_seconds())
+                    for d in docs
+                )
+                self._silent_read_at = now
+        return self._silent
 
     def observe(self, snaps: list[GroupSnapshot], unread: Sequence[str]) -> None:
         try:
@@ -221,6 +243,7 @@ class Watch:
                 newest = {}
             fresh = freshness(projector, newest, at_of[projector.group])
         stored = store(events.events_stored, self.db)
+        silent = self._silent_technicians(now, store)
 
         obs = alerts.Observation(
             at=now,
@@ -231,6 +254,8 @@ class Watch:
             dlq_size=dlq_size,
             dlq_new=dlq_new,
             freshness_s=fresh,
+            silent=silent,
+            silent_after_s=self.settings.silent_after.total_seconds(),
         )
         latest = Latest(
             at=now,

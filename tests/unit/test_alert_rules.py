@@ -40,6 +40,7 @@ BAD = {
     "freshness": lambda at: obs(at, freshness_s=900.0),
     "kafka": lambda at: obs(at, kafka_error="no answer"),
     "mongo": lambda at: obs(at, mongo_error="ServerSelectionTimeoutError"),
+    "silent": lambda at: obs(at, silent=(("tech-1", 2700.0),), silent_after_s=1800),
 }
 GOOD = {
     "status": lambda at: obs(at, reports={"g": report()}),
@@ -49,6 +50,7 @@ GOOD = {
     "freshness": lambda at: obs(at, freshness_s=5.0),
     "kafka": lambda at: obs(at),
     "mongo": lambda at: obs(at),
+    "silent": lambda at: obs(at, silent=(), silent_after_s=1800),
 }
 RULE_OF = {
     "status": "ConsumerGroupStatus",
@@ -58,6 +60,7 @@ RULE_OF = {
     "freshness": "PipelineFreshness",
     "kafka": "SamplerKafkaUnreachable",
     "mongo": "SamplerMongoUnreachable",
+    "silent": "TechniciansSilent",
 }
 FOR_S = 10.0
 
@@ -67,6 +70,7 @@ def engine() -> alerts.Engine:
         alert_status_for_s=FOR_S, alert_time_lag_s=300, alert_time_lag_for_s=FOR_S,
         alert_no_members_for_s=FOR_S, alert_dead_letters_for_s=FOR_S,
         alert_freshness_s=120, alert_freshness_for_s=FOR_S, alert_unreachable_for_s=FOR_S,
+        alert_silent_for_s=FOR_S,
     )  # fmt: skip
     return alerts.Engine(alerts.default_rules(s))
 
