@@ -190,7 +190,7 @@ def tail(path: Path, lines: int = 20) -> str:
 
 
 def make_checkins(rng: random.Random, count: int, staffs: int = 200) -> list[CheckIn]:
-    """`count` valid check-ins: a technician visits orders around Bangkok over 2026."""
+    """`count` valid check-ins: a technician visits orders around Bangkok over 2025."""
     checkins = []
     for _ in range(count):
         staff = rng.randrange(staffs)
@@ -203,7 +203,7 @@ def make_checkins(rng: random.Random, count: int, staffs: int = 200) -> list[Che
                     "jobStatus": rng.choice(STATUSES),
                     "checkinLatitude": round(13.6 + rng.random() * 0.3, 6),
                     "checkinLongitude": round(100.4 + rng.random() * 0.3, 6),
-                    "checkinDate": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} "
+                    "checkinDate": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} "
                     f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}",
                 }
             )
