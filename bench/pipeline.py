@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from pymongo import MongoClient
 
@@ -49,6 +49,11 @@ SAMPLE_EVERY = 10
 WATCH_INTERVAL = 0.02  # s between looks for the oldest unseen sampled event
 INSERT_BATCH = 1_000
 LOGS = ROOT / "bench-results" / "logs"
+COORDINATOR_MOVING = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+}
 
 
 # -- pure helpers -------------------------------------------------------------------------
@@ -151,6 +156,11 @@ def committed_all(settings: Settings, ends: list[TopicPartition]) -> bool:
     consumer = Consumer(settings.kafka_config(**{"group.id": settings.consumer_group}))
     try:
         done = consumer.committed([TopicPartition(t.topic, t.partition) for t in ends], 10)
+    except KafkaException as exc:
+        if exc.args[0].retriable() or exc.args[0].code() in COORDINATOR_MOVING:
+            return False  # the group coordinator is loading or moving: ask again
+
+        raise
     finally:
         consumer.close()
     want = {t.partition: t.offset for t in ends}

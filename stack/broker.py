@@ -60,7 +60,7 @@ def prepare(settings: Settings, stack: StackDir, libs: Path) -> list[list[str]]:
     if (logs / "meta.properties").exists():
         return []
     return [
-        _java(libs)
+        java_command(libs)
         + [
             "kafka.tools.StorageTool",
             "format",
@@ -74,13 +74,15 @@ def prepare(settings: Settings, stack: StackDir, libs: Path) -> list[list[str]]:
 
 
 def command(stack: StackDir, libs: Path) -> list[str]:
-    return _java(libs) + ["kafka.Kafka", str(stack.data("kafka") / "server.properties")]
+    return java_command(libs) + ["kafka.Kafka", str(stack.data("kafka") / "server.properties")]
 
 
-def _java(libs: Path) -> list[str]:
+def java_command(libs: Path, heap: str = HEAP) -> list[str]:
+    """`java` with the jars of `libs` on the classpath, logging through the stack's log4j2
+    config (the broker; Kafka Connect in the bench)."""
     return [
         "java",
-        HEAP,
+        heap,
         "-Xms128m",
         "-XX:+UseG1GC",
         "-Djava.awt.headless=true",
