@@ -33,6 +33,7 @@ from api.request_body import (
     parse_json_object,
     read_capped,
 )
+from checkins.clients import kafka_config
 from checkins.envelope import new_event_id
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer, PublishError
@@ -76,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
         producer = CheckInProducer(
             settings, **{"delivery.timeout.ms": int(timeout * 1000), "client.id": "checkin-api"}
         )
-        admin = AdminClient(settings.kafka_config(**{"client.id": "checkin-api-ready"}))
+        admin = AdminClient(kafka_config(settings, **{"client.id": "checkin-api-ready"}))
         publisher = AsyncPublisher(producer)
         publisher.start()
         app.state.kafka = KafkaSide(publisher, admin)

@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from checkins.event import CheckIn, iso_utc
+from checkins.event import CheckIn
 from checkins.producer import Delivery
+from checkins.times import iso_utc
 
 
 class CheckInReceipt(BaseModel):

@@ -31,6 +31,7 @@ import httpx
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from api.publisher import AsyncPublisher
+from checkins.clients import kafka_config
 from checkins.envelope import new_event_id
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
@@ -237,7 +238,7 @@ def _threaded_publishes(
 @contextmanager
 def bench_topic(settings: Settings) -> Iterator[Settings]:
     topic = f"bench_api_{uuid.uuid4().hex[:10]}"
-    admin = AdminClient(settings.kafka_config())
+    admin = AdminClient(kafka_config(settings))
     new = NewTopic(topic, num_partitions=settings.checkin_partitions)
     for future in admin.create_topics([new], operation_timeout=30).values():
         future.result(timeout=30)

@@ -25,13 +25,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 
-from checkins import timeline
+from checkins.clients import mongo_client
 from checkins.settings import Settings, get_settings
-from consumers.projection import RECENT_LIMIT, recent_fields
-from dashboard import order_stats, queries
 from dashboard.eventlog import SEARCH_FIELDS, page_cap
 from dashboard.filters import (
     Filters,
@@ -40,6 +38,8 @@ from dashboard.filters import (
     search_predicate,
     window_bounds,
 )
+from readmodels import events, orders, stats, store, technicians, timeline
+from readmodels.technicians import RECENT_LIMIT, recent_fields
 
 TECHNICIANS = 5_000
 CHECKINS = 1_000_000
@@ -217,33 +217,33 @@ def measure(
     def points(label: str, keep=None, cap: int | None = None):
         """What the map and the event log read: the timeline's points of the window."""
         start, end = window_bounds(Filters(window=label), now, ZONE)
-        return queries.window_points(db, start, end, keep, cap)
+        return timeline.window_points(db, start, end, keep, cap)
 
     def last_minutes(minutes: int) -> dict:
-        return queries.minute_counts(db, now - timedelta(minutes=minutes), now)
+        return timeline.minute_counts(db, now - timedelta(minutes=minutes), now)
 
     onroute = point_predicate(Filters(statuses=("onroute",)))
     cases: dict[str, Callable[[], Any]] = {
-        "map latest positions, 24 h": lambda: queries.latest_positions(db, window("24 hours")),
-        "map latest positions, 7 d": lambda: queries.latest_positions(db, window("7 days")),
-        "map latest, status + staff search": lambda: queries.latest_positions(
+        "map latest positions, 24 h": lambda: technicians.latest_positions(db, window("24 hours")),
+        "map latest positions, 7 d": lambda: technicians.latest_positions(db, window("7 days")),
+        "map latest, status + staff search": lambda: technicians.latest_positions(
             db, window("7 days", statuses=("onroute",), staff="tech00")
         ),
         "map all check-ins, 1 h": lambda: points("1 hour"),
         "map all check-ins, 24 h (capped)": lambda: points("24 hours"),
         "map all check-ins, 7 d, jobStatus onroute (capped)": lambda: points("7 days", onroute),
-        "refresh: events stored": lambda: queries.events_stored(db),
+        "refresh: events stored": lambda: events.events_stored(db),
         "overview: per-minute counts, 30 min (chart)": lambda: last_minutes(30),
         "overview: per-minute counts, last 5 min": lambda: last_minutes(5),
-        "overview: active technicians 15 min": lambda: queries.active_technicians(
+        "overview: active technicians 15 min": lambda: technicians.active_since(
             db, now - timedelta(minutes=15)
         ),
-        "overview: technicians by status": lambda: queries.status_breakdown(db),
+        "overview: technicians by status": lambda: technicians.status_breakdown(db),
         # Live first (no stats document yet), then the sampler's recount writes one, then the
         # overview's read of it.
-        "orders by status: live aggregate": lambda: order_stats.count_orders_by_status(db),
-        "orders by status: the sampler's recount": lambda: order_stats.recount(db)["counts"],
-        "overview: orders by status": lambda: queries.orders_by_status(db),
+        "orders by status: live aggregate": lambda: stats.count_orders_by_status(db),
+        "orders by status: the sampler's recount": lambda: stats.recount(db)["counts"],
+        "overview: orders by status": lambda: orders.orders_by_status(db),
         "event log: first page, 7 d": lambda: points("7 days", cap=page_cap(0, EVENT_PAGE)),
         "event log: search orderNo, 7 d": lambda: points(
             "7 days",
@@ -253,14 +253,16 @@ def measure(
         "event log: search matching nothing, 7 d (read limit)": lambda: points(
             "7 days", search_predicate("no such order", SEARCH_FIELDS), cap=page_cap(0, EVENT_PAGE)
         ),
-        "technician detail: recent check-ins": lambda: queries.recent_checkins_of(db, "tech0042"),
-        "technician detail: orders": lambda: queries.orders_of(db, "tech0042"),
-        "order timeline": lambda: queries.order_timeline(db, "ord0000042"),
+        "technician detail: recent check-ins": lambda: technicians.recent_checkins_of(
+            db, "tech0042"
+        ),
+        "technician detail: orders": lambda: orders.orders_of(db, "tech0042"),
+        "order timeline": lambda: orders.order_timeline(db, "ord0000042"),
     }
     if legacy:  # what the map's 1-hour view cost before the timeline: a homecheckins scan
         cases["legacy scan for comparison: map all check-ins 1 h from homecheckins"] = lambda: (
-            queries.capped_find(
-                db, queries.CHECKINS, window("1 hour"), queries.MAP_FIELDS, queries.POINT_CAP
+            store.capped_find(
+                db, events.COLLECTION, window("1 hour"), technicians.MAP_FIELDS, timeline.POINT_CAP
             )
         )
     chosen = {n: fn for n, fn in cases.items() if not only or any(o in n for o in only)}
@@ -276,24 +278,24 @@ def run(
     scale = scale if scale is not None else float(os.environ.get("BENCH_DASHBOARD_SCALE", "1"))
     checkins = max(TECHNICIANS, int(CHECKINS * scale))
     repeats = repeats or (3 if checkins <= 200_000 else 1)
-    client = MongoClient(settings.mongo_uri, tz_aware=True, socketTimeoutMS=3_600_000)
+    client = mongo_client(settings, socketTimeoutMS=3_600_000)
     db = client[f"bench_dashboard_{uuid.uuid4().hex[:8]}"]
     now = datetime.now(UTC)
     try:
         loading = load(db, checkins, now)
-        limit, queries.TIME_LIMIT_MS = queries.TIME_LIMIT_MS, None  # time them whole
+        limit, store.TIME_LIMIT_MS = store.TIME_LIMIT_MS, None  # time them whole
         try:
             figures = measure(db, now, repeats, only, legacy=checkins <= LEGACY_UP_TO)
         finally:
-            queries.TIME_LIMIT_MS = limit
+            store.TIME_LIMIT_MS = limit
     finally:
         client.drop_database(db.name)
         client.close()
     return {
         "size": {"technicians": TECHNICIANS, "checkins": checkins, "scale": scale},
         "caps": {
-            "map points": queries.POINT_CAP,
-            "technicians": queries.TECHNICIAN_CAP,
+            "map points": timeline.POINT_CAP,
+            "technicians": technicians.TECHNICIAN_CAP,
         },
         "repeats": repeats,
         **loading,

@@ -20,16 +20,16 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from pymongo import MongoClient
 
+from checkins.clients import kafka_config, mongo_client
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings, get_settings
-from dashboard import lag_history
-from dashboard.kafka_offsets import MessageTimes, admin_client, snapshot
-from dashboard.lag import collect, oldest_unread
-from dashboard.lag_report import build
-from dashboard.lag_sampler import Sampler
+from monitor import history as lag_history
+from monitor.cli import collect, oldest_unread
+from monitor.offsets import MessageTimes, admin_client, snapshot
+from monitor.report import build
+from monitor.sampler import Sampler
 
 EVENTS = 10_000
 REPEATS = 30
@@ -61,11 +61,11 @@ def bench_setup(settings: Settings) -> Iterator[Settings]:
             "mongodb_database": f"bench_lag_{tag}",
         }
     )
-    admin = AdminClient(settings.kafka_config())
+    admin = AdminClient(kafka_config(settings))
     new = NewTopic(bench.checkin_topic, num_partitions=settings.checkin_partitions)
     for future in admin.create_topics([new], operation_timeout=30).values():
         future.result(timeout=30)
-    mongo = MongoClient(settings.mongo_uri, tz_aware=True)
+    mongo = mongo_client(settings)
     try:
         yield bench
     finally:
@@ -82,7 +82,7 @@ def _load(settings: Settings) -> None:
     # The group has read a third of each partition.
     admin = admin_client(settings)
     snap = snapshot(admin, settings.consumer_group, [settings.checkin_topic])
-    committer = Consumer(settings.kafka_config(**{"group.id": settings.consumer_group}))
+    committer = Consumer(kafka_config(settings, **{"group.id": settings.consumer_group}))
     try:
         committer.commit(
             offsets=[TopicPartition(p.topic, p.partition, p.end // 3) for p in snap.partitions],
@@ -96,7 +96,7 @@ def run(settings: Settings) -> dict[str, Any]:
     with bench_setup(settings) as bench:
         _load(bench)
         admin = admin_client(bench)
-        mongo = MongoClient(bench.mongo_uri, tz_aware=True)
+        mongo = mongo_client(bench)
         db = mongo[bench.mongodb_database]
         reader = MessageTimes(bench)
         sampler = Sampler(bench)

@@ -31,13 +31,14 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from pymongo import MongoClient
 
+from checkins.clients import kafka_config, mongo_client
 from checkins.envelope import decode
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings, get_settings
-from consumers.projection import Coordinates, homecheckin_document, kafka_time
+from checkins.wire import Coordinates, message_time
+from readmodels.events import homecheckin_document
 from stack.paths import ROOT
 
 EVENTS = 100_000
@@ -99,7 +100,7 @@ def bench_settings(settings: Settings, label: str) -> Iterator[Settings]:
             "mongodb_database": f"bench_{label}_{tag}",
         }
     )
-    admin = AdminClient(own.kafka_config())
+    admin = AdminClient(kafka_config(own))
     topics = [
         NewTopic(own.checkin_topic, num_partitions=own.checkin_partitions),
         NewTopic(own.checkin_dlq_topic, num_partitions=1),
@@ -137,7 +138,7 @@ def produce(settings: Settings, count: int) -> float:
 
 
 def end_offsets(settings: Settings) -> list[TopicPartition]:
-    consumer = Consumer(settings.kafka_config(**{"group.id": settings.consumer_group}))
+    consumer = Consumer(kafka_config(settings, **{"group.id": settings.consumer_group}))
     try:
         meta = consumer.list_topics(settings.checkin_topic, timeout=10)
         partitions = meta.topics[settings.checkin_topic].partitions
@@ -153,7 +154,7 @@ def end_offsets(settings: Settings) -> list[TopicPartition]:
 
 
 def committed_all(settings: Settings, ends: list[TopicPartition]) -> bool:
-    consumer = Consumer(settings.kafka_config(**{"group.id": settings.consumer_group}))
+    consumer = Consumer(kafka_config(settings, **{"group.id": settings.consumer_group}))
     try:
         done = consumer.committed([TopicPartition(t.topic, t.partition) for t in ends], 10)
     except KafkaException as exc:
@@ -216,7 +217,7 @@ def wait(condition, timeout: float, what: str, interval: float = 0.25) -> None:
 def pipeline_throughput(settings: Settings, events: int, workers: int) -> dict[str, Any]:
     own = with_group_and_db(settings, f"w{workers}")
     ends = end_offsets(own)
-    client = MongoClient(own.mongo_uri)
+    client = mongo_client(own)
     try:
         began = time.perf_counter()
         with consumers(own, workers):
@@ -236,12 +237,13 @@ def raw_consume(settings: Settings, events: int) -> tuple[float, list[dict[str, 
     """Consume every event with no decode and no writes; returns the rate and (outside the
     timing) the homecheckins documents the consumer would write, for the insert ceiling."""
     consumer = Consumer(
-        settings.kafka_config(
+        kafka_config(
+            settings,
             **{
                 "group.id": f"bench_raw_{uuid.uuid4().hex[:8]}",
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
-            }
+            },
         )
     )
     consumer.subscribe([settings.checkin_topic])
@@ -261,13 +263,13 @@ def raw_consume(settings: Settings, events: int) -> tuple[float, list[dict[str, 
     docs = []
     for m in messages:
         event = decode(m.value(), topic=m.topic(), partition=m.partition(), offset=m.offset())
-        where = Coordinates(m.topic(), m.partition(), m.offset(), kafka_time(m.timestamp()))
+        where = Coordinates(m.topic(), m.partition(), m.offset(), message_time(m.timestamp()))
         docs.append(homecheckin_document(event, where, stored_at))
     return rate(len(messages), seconds), docs
 
 
 def raw_insert(settings: Settings, docs: list[dict[str, Any]]) -> float:
-    client = MongoClient(settings.mongo_uri)
+    client = mongo_client(settings)
     db = client[f"bench_insert_{uuid.uuid4().hex[:8]}"]
     try:
         began = time.perf_counter()
@@ -282,7 +284,7 @@ def raw_insert(settings: Settings, docs: list[dict[str, Any]]) -> float:
 def steady_latency(settings: Settings, seconds: int = STEADY_SECONDS) -> dict[str, Any]:
     """Produce at STEADY_RATE for `seconds` with one consumer running; watch a sample of the
     events appear in homecheckins (find by _id, the store's fast path)."""
-    client = MongoClient(settings.mongo_uri)
+    client = mongo_client(settings)
     coll = client[settings.mongodb_database].homecheckins
     producer = CheckInProducer(settings, **{"linger.ms": 1})
     sent: list[tuple[str, float]] = []

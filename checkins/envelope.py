@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from checkins.event import CheckIn, iso_utc
+from checkins.event import CheckIn
+from checkins.times import iso_utc
 
 # Fixed namespace for ids derived from (topic, partition, offset): never change it.
 _COORDINATES_NAMESPACE = uuid.UUID("6f1c7d1e-3b9a-4d55-9a38-0c5e8f2b7a41")

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-LEGACY_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+from checkins.times import iso_utc
+
 MAX_TEXT = 128
 SAMPLE = {
     "internetNo": "8850049302",
@@ -120,7 +121,3 @@ class CheckIn(BaseModel):
         data = self.model_dump()
         data["checkinDate"] = iso_utc(self.checkinDate)
         return data
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from checkins.clients import kafka_config
 from checkins.envelope import encode, new_event_id
 from checkins.event import CheckIn
 from checkins.settings import Settings
@@ -28,7 +29,8 @@ class Delivery:
 
 class CheckInProducer:
     def __init__(self, settings: Settings, **overrides: object):
-        config = settings.kafka_config(
+        config = kafka_config(
+            settings,
             **{
                 "enable.idempotence": True,
                 "acks": "all",
@@ -37,7 +39,7 @@ class CheckInProducer:
                 "delivery.timeout.ms": 10_000,
                 "client.id": "checkin-producer",
                 **overrides,
-            }
+            },
         )
         self._producer = Producer(config)
         self._topic = settings.checkin_topic

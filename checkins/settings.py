@@ -6,25 +6,12 @@ printing or logging the settings never shows them.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from functools import lru_cache
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_HOST = "127.0.0.1"
-
-# KAFKA_* variables that are not librdkafka properties: the JVM's own, and ours.
-_NOT_LIBRDKAFKA = {
-    "KAFKA_BOOTSTRAP_SERVERS",
-    "KAFKA_HEAP_OPTS",
-    "KAFKA_OPTS",
-    "KAFKA_JVM_PERFORMANCE_OPTS",
-    "KAFKA_LOG4J_OPTS",
-    "KAFKA_JMX_OPTS",
-    "KAFKA_DEBUG",
-}
 
 
 class Settings(BaseSettings):
@@ -76,22 +63,6 @@ class Settings(BaseSettings):
         if self.mongo_is_external:
             return self.mongodb_uri.get_secret_value()  # type: ignore[union-attr]
         return f"mongodb://{LOCAL_HOST}:{self.stack_mongo_port}/"
-
-    def kafka_config(self, **overrides: object) -> dict[str, object]:
-        """librdkafka configuration: bootstrap servers plus every KAFKA_<PROPERTY> variable."""
-        config: dict[str, object] = {"bootstrap.servers": self.bootstrap_servers}
-        config.update(librdkafka_properties(os.environ))
-        config.update(overrides)
-        return config
-
-
-def librdkafka_properties(environ: Mapping[str, str]) -> dict[str, str]:
-    """`KAFKA_SASL_MECHANISM=PLAIN` -> `{"sasl.mechanism": "PLAIN"}` (Kafka images' convention)."""
-    return {
-        key[len("KAFKA_") :].lower().replace("_", "."): value
-        for key, value in environ.items()
-        if key.upper().startswith("KAFKA_") and key.upper() not in _NOT_LIBRDKAFKA
-    }
 
 
 def redact_uri(uri: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from checkins.event import iso_utc
+from checkins import wire
+from checkins.times import iso_utc
 
 EXCEPTION_CLASS = "checkins.envelope.InvalidMessage"
 MAX_REASON = 1000
@@ -13,15 +14,14 @@ MAX_REASON = 1000
 def dlq_headers(
     *, topic: str, partition: int, offset: int, reason: str, failed_at: datetime
 ) -> list[tuple[str, bytes]]:
-    """Kafka Connect's names (`errors.deadletterqueue.context.headers.enable`), plus the time
-    of the failure as `__connect.errors.timestamp` (ISO-8601 UTC), which Connect lacks."""
+    """Kafka Connect's context headers (checkins/wire.py), plus the failure's time."""
     return [
-        ("__connect.errors.topic", topic.encode()),
-        ("__connect.errors.partition", str(partition).encode()),
-        ("__connect.errors.offset", str(offset).encode()),
-        ("__connect.errors.stage", b"VALUE_CONVERTER"),
-        ("__connect.errors.class.name", b"checkins.envelope.decode"),
-        ("__connect.errors.exception.class.name", EXCEPTION_CLASS.encode()),
-        ("__connect.errors.exception.message", reason[:MAX_REASON].encode()),
-        ("__connect.errors.timestamp", iso_utc(failed_at).encode()),
+        (wire.DLQ_TOPIC, topic.encode()),
+        (wire.DLQ_PARTITION, str(partition).encode()),
+        (wire.DLQ_OFFSET, str(offset).encode()),
+        (wire.DLQ_STAGE, b"VALUE_CONVERTER"),
+        (wire.DLQ_CLASS, b"checkins.envelope.decode"),
+        (wire.DLQ_EXCEPTION_CLASS, EXCEPTION_CLASS.encode()),
+        (wire.DLQ_REASON, reason[:MAX_REASON].encode()),
+        (wire.DLQ_TIMESTAMP, iso_utc(failed_at).encode()),
     ]

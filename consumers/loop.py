@@ -25,11 +25,14 @@ from tenacity import (
     wait_exponential,
 )
 
+from checkins.clients import kafka_config
 from checkins.envelope import InvalidMessage, decode
 from checkins.settings import Settings
+from checkins.wire import Coordinates, message_time
 from consumers import store
 from consumers.deadletter import dlq_headers
-from consumers.projection import Coordinates, homecheckin_document, kafka_time, status_notice
+from readmodels.events import homecheckin_document
+from readmodels.orders import status_notice
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +77,8 @@ class CheckInConsumer:
 
     # -- set-up ---------------------------------------------------------------------------
     def _consumer(self) -> Consumer:
-        config = self.settings.kafka_config(
+        config = kafka_config(
+            self.settings,
             **{
                 "group.id": self.settings.consumer_group,
                 "client.id": f"checkin-consumer-{os.getpid()}",
@@ -82,19 +86,20 @@ class CheckInConsumer:
                 "auto.offset.reset": "earliest",
                 # A long MongoDB outage keeps one batch in hand; leave the group late.
                 "max.poll.interval.ms": 600_000,
-            }
+            },
         )
         return Consumer(config)
 
     def _producer(self) -> Producer:
         return Producer(
-            self.settings.kafka_config(
+            kafka_config(
+                self.settings,
                 **{
                     "enable.idempotence": True,
                     "acks": "all",
                     "linger.ms": 5,
                     "client.id": f"checkin-consumer-{os.getpid()}-out",
-                }
+                },
             )
         )
 
@@ -172,7 +177,7 @@ class CheckInConsumer:
                 letters.append((msg, f"unexpected {type(exc).__name__}: {exc}"))
                 continue
             where = Coordinates(
-                where.topic, where.partition, where.offset, kafka_time(msg.timestamp())
+                where.topic, where.partition, where.offset, message_time(msg.timestamp())
             )
             docs.append(homecheckin_document(event, where, stored_at))
 

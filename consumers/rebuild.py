@@ -13,10 +13,12 @@ from itertools import islice
 
 from pymongo.database import Database
 
-from checkins import timeline
 from checkins.settings import Settings
 from consumers import store
-from consumers.projection import Doc, orders_after, technicians_after
+from readmodels import timeline
+from readmodels.events import Doc
+from readmodels.orders import orders_after
+from readmodels.technicians import technicians_after
 
 CHUNK = 5000
 

@@ -7,11 +7,11 @@ import streamlit as st
 from pymongo import MongoClient
 from pymongo.database import Database
 
+from checkins.clients import KafkaAdmin, admin_client, mongo_client
 from checkins.settings import Settings, get_settings
-from dashboard.kafka_offsets import KafkaAdmin
 
 MONGO_TIMEOUT_MS = 2_000
-KAFKA_TIMEOUT_S = 3.0
+KAFKA_TIMEOUT_MS = 3_000
 
 
 def settings() -> Settings:
@@ -19,11 +19,10 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def _mongo(uri: str) -> MongoClient:
+def _mongo(uri: str, _config: Settings) -> MongoClient:
     # The uri (it may hold a password) is only the cache key: Streamlit never shows it.
-    return MongoClient(
-        uri,
-        tz_aware=True,
+    return mongo_client(
+        _config,
         serverSelectionTimeoutMS=MONGO_TIMEOUT_MS,
         connectTimeoutMS=MONGO_TIMEOUT_MS,
         socketTimeoutMS=60_000,
@@ -33,18 +32,20 @@ def _mongo(uri: str) -> MongoClient:
 
 def database(config: Settings | None = None) -> Database:
     config = config or settings()
-    return _mongo(config.mongo_uri)[config.mongodb_database]
+    return _mongo(config.mongo_uri, config)[config.mongodb_database]
 
 
 @st.cache_resource(show_spinner=False)
-def _admin(bootstrap: str) -> KafkaAdmin:
-    config = settings().kafka_config(
-        **{"socket.timeout.ms": 3000, "socket.connection.setup.timeout.ms": 3000}
+def _admin(bootstrap: str, _config: Settings) -> KafkaAdmin:
+    return admin_client(
+        _config,
+        **{
+            "socket.timeout.ms": KAFKA_TIMEOUT_MS,
+            "socket.connection.setup.timeout.ms": KAFKA_TIMEOUT_MS,
+        },
     )
-    config["bootstrap.servers"] = bootstrap
-    return KafkaAdmin(config)  # it keeps its config: committed offsets are read with it
 
 
 def kafka_admin(config: Settings | None = None) -> KafkaAdmin:
     config = config or settings()
-    return _admin(config.bootstrap_servers)
+    return _admin(config.bootstrap_servers, config)

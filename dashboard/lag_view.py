@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from dashboard.burrow import COLOURS, Status
-from dashboard.dead_letters import DeadLetter
 from dashboard.formatting import escape
-from dashboard.lag_report import GroupReport
+from monitor.burrow import COLOURS, Status
+from monitor.dead_letters import DeadLetter
+from monitor.report import GroupReport
 
 
 def badge(status: str, reason: str) -> str:

@@ -17,7 +17,7 @@ MinuteCounts = Mapping[datetime, Mapping[str, Any]]  # {minute (UTC): {n, byStat
 
 def per_minute(counts: MinuteCounts, now: datetime, minutes: int, zone_name: str):
     """Check-ins per minute over the last `minutes` whole minutes (empty minutes included), as a
-    DataFrame indexed by local minute for st.bar_chart. `counts` is `queries.minute_counts`."""
+    DataFrame indexed by local minute for st.bar_chart. `counts` is `timeline.minute_counts`."""
     end = as_utc(now).replace(second=0, microsecond=0) + MINUTE
     start = end - timedelta(minutes=minutes)
     by_minute = {as_utc(m): c["n"] for m, c in counts.items()}

@@ -1,6 +1,6 @@
 """The publish page's widgets: the check-in form, the raw-JSON box and the simulator's controls.
 
-Everything that decides something lives in `dashboard.publish` and `dashboard.simulation`
+Everything that decides something lives in `dashboard.publish` and `simulator.model`
 (pure); this module only draws and calls the producer. Publishing happens in button callbacks,
 so the outcome (or the schema's errors) is in session state before the page draws the fields.
 """
@@ -32,8 +32,8 @@ from dashboard.publish import (
     raw_bytes,
     sample_values,
 )
-from dashboard.simulate import Progress, start_in_background
-from dashboard.simulation import LIFECYCLE, Simulation
+from simulator.cli import Progress, start_in_background
+from simulator.model import LIFECYCLE, Simulation
 
 MAP_PAGE = "pages/map.py"
 LAG_PAGE = "pages/lag.py"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from dashboard import clients, eventlog, queries
+from dashboard import clients, eventlog
 from dashboard.entry import through_entry
 from dashboard.filters import (
     WINDOWS,
@@ -18,6 +18,7 @@ from dashboard.filters import (
     window_bounds,
 )
 from dashboard.formatting import store_problem
+from readmodels import orders, technicians, timeline
 
 through_entry()
 
@@ -33,7 +34,7 @@ window = c1.selectbox(
     "Time window", list(WINDOWS), index=list(WINDOWS).index("7 days"), key="ev_window"
 )
 try:
-    options = queries.known_statuses(db)
+    options = technicians.known_statuses(db)
 except PyMongoError:
     options = []
 statuses = c2.multiselect("jobStatus", options, key="ev_status")
@@ -48,7 +49,7 @@ page_col, _ = st.columns([1, 4])
 page = int(page_col.number_input("Page", min_value=1, value=1, step=1, key="ev_page")) - 1
 
 try:
-    newest, more = queries.window_points(
+    newest, more = timeline.window_points(
         db, start, end, keep, cap=eventlog.page_cap(page, PAGE_SIZE)
     )
 except PyMongoError as exc:
@@ -79,7 +80,7 @@ st.dataframe(
 
 if st.button("Prepare CSV of all filtered rows", key="ev_csv"):
     try:
-        all_rows, capped = queries.window_points(db, start, end, keep, cap=CSV_CAP)
+        all_rows, capped = timeline.window_points(db, start, end, keep, cap=CSV_CAP)
     except PyMongoError as exc:
         st.error(f"{store_problem(exc)}.")
     else:
@@ -99,7 +100,7 @@ st.subheader("One order's timeline")
 order_no = st.text_input("orderNo", key="ev_order", max_chars=128).strip()
 if order_no:
     try:
-        history = queries.order_timeline(db, order_no)
+        history = orders.order_timeline(db, order_no)
     except PyMongoError as exc:
         st.error(f"{store_problem(exc)}.")
     else:

@@ -6,10 +6,12 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from checkins.settings import Settings
-from dashboard import clients, dead_letters, kafka_offsets, lag_history, lag_view
+from dashboard import clients, lag_view
 from dashboard.entry import through_entry
-from dashboard.lag import collect, group_snapshot, restrict
-from dashboard.lag_report import build, trend
+from monitor import dead_letters, offsets
+from monitor import history as lag_history
+from monitor.cli import collect, group_snapshot, restrict
+from monitor.report import build, trend
 
 REFRESH_S = 5
 MAX_GROUPS = 20
@@ -20,21 +22,21 @@ db = clients.database(settings)
 
 
 @st.cache_resource(show_spinner=False)
-def _reader(bootstrap: str) -> kafka_offsets.MessageTimes:
-    return kafka_offsets.MessageTimes(settings)
+def _reader(bootstrap: str) -> offsets.MessageTimes:
+    return offsets.MessageTimes(settings)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _groups(bootstrap: str, topics: tuple[str, ...], any_group: bool) -> list[str]:
-    found = kafka_offsets.groups_on_topics(admin, topics)
+    found = offsets.groups_on_topics(admin, topics)
     if any_group:
-        found += kafka_offsets.list_groups(admin)
+        found += offsets.list_groups(admin)
     return sorted(set(found))
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _topics(bootstrap: str) -> list[str]:
-    return kafka_offsets.list_topic_names(admin)
+    return offsets.list_topic_names(admin)
 
 
 def check_in_topics(config: Settings) -> tuple[str, ...]:
@@ -47,7 +49,7 @@ with st.sidebar:
     try:
         groups = _groups(settings.bootstrap_servers, check_in_topics(settings), any_group)
         topic_names = _topics(settings.bootstrap_servers)
-    except kafka_offsets.LagReadError as exc:
+    except offsets.LagReadError as exc:
         st.error(f"Kafka did not answer: {exc}")
         st.stop()
     options = [settings.consumer_group] + [g for g in groups if g != settings.consumer_group]
@@ -68,7 +70,7 @@ def lag_panel() -> None:
             _reader(settings.bootstrap_servers),
             fallback_topic=settings.checkin_topic,
         )
-    except kafka_offsets.LagReadError as exc:
+    except offsets.LagReadError as exc:
         st.error(f"Kafka did not answer: {exc}. Retrying every {REFRESH_S} s.")
         return
     for note in notes:
@@ -120,7 +122,7 @@ def groups_table() -> None:
             continue
         try:  # not sampled (no sampler running): read it now
             reports.append(build(group_snapshot(admin, name, None, settings.checkin_topic)))
-        except kafka_offsets.LagReadError:
+        except offsets.LagReadError:
             continue
     if reports:
         frame = lag_view.groups_frame(reports)
@@ -137,8 +139,8 @@ def dead_letter_table() -> None:
     topic = settings.checkin_dlq_topic
     st.subheader(f"Dead letters ({topic})")
     try:
-        ends = kafka_offsets.topic_offsets(admin, topic)
-    except kafka_offsets.LagReadError as exc:
+        ends = offsets.topic_offsets(admin, topic)
+    except offsets.LagReadError as exc:
         st.warning(str(exc))
         return
     size = sum(end - start for start, end in ends.values())

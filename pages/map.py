@@ -8,7 +8,7 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from checkins.event import zone
-from dashboard import clients, queries
+from dashboard import clients
 from dashboard import map_layers as ml
 from dashboard.entry import through_entry
 from dashboard.filters import (
@@ -24,6 +24,7 @@ from dashboard.filters import (
 )
 from dashboard.formatting import local_time, markdown_literal, store_problem
 from dashboard.page_state import remember, remembered, seed_widget
+from readmodels import orders, technicians, timeline
 
 through_entry()
 
@@ -49,7 +50,7 @@ for key, value in {
     seed_widget(key, value)
 
 try:
-    status_options = sorted(set(queries.known_statuses(db)) | set(saved.statuses))
+    status_options = sorted(set(technicians.known_statuses(db)) | set(saved.statuses))
 except PyMongoError:
     status_options = sorted(saved.statuses)
 
@@ -112,10 +113,10 @@ def live_map() -> None:
     since, until = time_bounds(filters, now, tz)
     try:
         if layer == ml.LATEST and not replay:
-            found, capped = queries.latest_positions(db, mongo_filter(filters, now, tz))
+            found, capped = technicians.latest_positions(db, mongo_filter(filters, now, tz))
         else:  # every check-in in the window: the timeline read model, not a homecheckins scan
             start, end = window_bounds(filters, now, tz)
-            found, capped = queries.window_points(db, start, end, point_predicate(filters))
+            found, capped = timeline.window_points(db, start, end, point_predicate(filters))
     except PyMongoError as exc:
         st.error(f"{store_problem(exc)}; the map retries on every refresh.")
         return
@@ -175,8 +176,8 @@ def show_technician(staff_code: str | None) -> None:
         return
     st.subheader(markdown_literal(staff_code))
     try:
-        recent = queries.recent_checkins_of(db, staff_code, limit=10)
-        orders = queries.orders_of(db, staff_code, limit=10)
+        recent = technicians.recent_checkins_of(db, staff_code, limit=10)
+        their_orders = orders.orders_of(db, staff_code, limit=10)
     except PyMongoError as exc:
         st.error(store_problem(exc))
         return
@@ -194,7 +195,8 @@ def show_technician(staff_code: str | None) -> None:
     )
     st.caption("Orders")
     st.dataframe(
-        [{"order": o.get("orderNo"), "status": o.get("jobStatus")} for o in orders], hide_index=True
+        [{"order": o.get("orderNo"), "status": o.get("jobStatus")} for o in their_orders],
+        hide_index=True,
     )
 
 

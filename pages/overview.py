@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 from pymongo.errors import PyMongoError
 
-from dashboard import clients, kafka_status, queries
+from dashboard import clients
 from dashboard.entry import through_entry
 from dashboard.formatting import local_time, store_problem
 from dashboard.overview import count_since, counts_frame, per_minute
+from monitor import offsets
+from readmodels import events, orders, store, technicians, timeline
 
 through_entry()
 
@@ -28,9 +30,9 @@ def overview() -> None:
     now = datetime.now(UTC)
     db = clients.database(settings)
     admin = clients.kafka_admin(settings)
-    kafka_up = kafka_status.reachable(admin)
+    kafka_up = offsets.reachable(admin)
     try:
-        queries.ping(db)
+        store.ping(db)
         mongo_up = True
     except PyMongoError:
         mongo_up = False
@@ -46,8 +48,8 @@ def overview() -> None:
 
     if kafka_up:
         try:
-            lag = kafka_status.consumer_lag(admin, settings.consumer_group, settings.checkin_topic)
-            dlq = kafka_status.topic_size(admin, settings.checkin_dlq_topic)
+            lag = offsets.group_lag(admin, settings.consumer_group, settings.checkin_topic)
+            dlq = offsets.topic_size(admin, settings.checkin_dlq_topic)
         except Exception as exc:  # noqa: BLE001 - any Kafka error is shown, never raised
             st.error(f"Could not read Kafka offsets ({type(exc).__name__}); retrying.")
         else:
@@ -74,9 +76,9 @@ def show_store_figures(db, now: datetime) -> None:
     # One read of per-minute counts (the timeline's day documents, no scan of homecheckins)
     # serves both the 5-minute count and the chart.
     since = now - timedelta(minutes=max(5, int(chart_minutes)))
-    counts = figure(queries.minute_counts, db, since, now)
-    stored = figure(queries.events_stored, db)
-    active = figure(queries.active_technicians, db, now - timedelta(minutes=int(active_minutes)))
+    counts = figure(timeline.minute_counts, db, since, now)
+    stored = figure(events.events_stored, db)
+    active = figure(technicians.active_since, db, now - timedelta(minutes=int(active_minutes)))
     cols = st.columns(3)
     cols[0].metric("Events stored", "-" if stored is None else f"{stored:,}")
     last5 = None if counts is None else count_since(counts, now - timedelta(minutes=5))
@@ -89,14 +91,14 @@ def show_store_figures(db, now: datetime) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Technicians by jobStatus")
-        technicians = figure(queries.status_breakdown, db)
-        if technicians is not None:
-            st.dataframe(counts_frame(technicians, "jobStatus"), hide_index=True)
+        by_job = figure(technicians.status_breakdown, db)
+        if by_job is not None:
+            st.dataframe(counts_frame(by_job, "jobStatus"), hide_index=True)
     with right:
         st.subheader("Orders by status")
-        orders = figure(queries.orders_by_status, db)
-        if orders is not None:
-            by_status, as_of = orders
+        counted = figure(orders.orders_by_status, db)
+        if counted is not None:
+            by_status, as_of = counted
             st.dataframe(counts_frame(by_status, "jobStatus"), hide_index=True)
             # The lag sampler recounts every minute or so (a scan); live only without it.
             st.caption(f"as of {local_time(as_of, tz)}" if as_of else "counted live just now")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from checkins.clients import kafka_config
 from checkins.settings import LOCAL_HOST, Settings
 from stack.paths import ROOT, StackDir
 from stack.processes import port_open
@@ -97,7 +98,7 @@ def answers(settings: Settings, timeout: float = 2.0) -> bool:
     if not settings.kafka_is_external and not port_open(LOCAL_HOST, settings.stack_kafka_port):
         return False
     admin = AdminClient(
-        settings.kafka_config(**{"socket.connection.setup.timeout.ms": 2000, "log_level": 0})
+        kafka_config(settings, **{"socket.connection.setup.timeout.ms": 2000, "log_level": 0})
     )
     try:
         admin.list_topics(timeout=timeout)
@@ -108,7 +109,7 @@ def answers(settings: Settings, timeout: float = 2.0) -> bool:
 
 def ensure_topics(settings: Settings) -> list[str]:
     """Create the check-in topics when missing; returns the names it created."""
-    admin = AdminClient(settings.kafka_config(log_level=4))
+    admin = AdminClient(kafka_config(settings, log_level=4))
     existing = set(admin.list_topics(timeout=10).topics)
     wanted = [
         NewTopic(settings.checkin_topic, num_partitions=settings.checkin_partitions),

@@ -90,12 +90,12 @@ def _consumer(settings: Settings, stack: StackDir, index: int) -> Service:
 
 def lag_sampler(settings: Settings, stack: StackDir) -> Service:
     """Samples consumer-group offsets into MongoDB so the lag page has history when opened."""
-    signature = "dashboard.lag_sampler"
+    signature = "monitor.sampler"
     return Service(
         name="lag-sampler",
         address=f"MongoDB {settings.mongodb_database}.lag_samples",
         signature=signature,
-        command=lambda: python_module("dashboard.lag_sampler"),
+        command=lambda: python_module("monitor.sampler"),
         # No port: ready means it is still running once started.
         ready=lambda: processes.running_pid(stack.pid_file("lag-sampler"), signature) is not None,
         start_timeout=15.0,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pymongo import MongoClient
-
+from checkins.clients import mongo_client
 from checkins.settings import LOCAL_HOST, Settings
 from stack.paths import StackDir
 
@@ -23,7 +22,7 @@ def command(settings: Settings, stack: StackDir, binary: Path) -> list[str]:
 def answers(settings: Settings, timeout: float = 2.0) -> bool:
     """The server answers `ping`."""
     ms = int(timeout * 1000)
-    client = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms)
+    client = mongo_client(settings, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms)
     try:
         client.admin.command("ping")
         return True

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from confluent_kafka.admin import AdminClient, NewTopic
 from pymongo import MongoClient
 
+from checkins.clients import kafka_config
 from checkins.settings import Settings
 
 
@@ -32,7 +33,7 @@ def isolated_settings(base: Settings, prefix: str = "") -> Settings:
 
 def create_topics(settings: Settings) -> list[str]:
     """The check-in topic (settings' partitions), its DLQ and the status topic."""
-    admin = AdminClient(settings.kafka_config())
+    admin = AdminClient(kafka_config(settings))
     topics = [
         NewTopic(settings.checkin_topic, num_partitions=settings.checkin_partitions),
         NewTopic(settings.checkin_dlq_topic, num_partitions=1),
@@ -54,6 +55,6 @@ def own_topics_and_database(
     try:
         yield settings
     finally:
-        AdminClient(settings.kafka_config()).delete_topics(topics, operation_timeout=30)
+        AdminClient(kafka_config(settings)).delete_topics(topics, operation_timeout=30)
         if mongo is not None:
             mongo.drop_database(settings.mongodb_database)

@@ -13,6 +13,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, TopicPartition
 from playwright.sync_api import Page, sync_playwright
 
+from checkins.clients import kafka_config
 from checkins.settings import Settings
 from stack.paths import ROOT
 from stack.services import http_answers
@@ -64,7 +65,7 @@ def running(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
 
 def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
     """partition -> log end offset, read from the broker now."""
-    consumer = Consumer(settings.kafka_config(**{"group.id": unique("edge_peek")}))
+    consumer = Consumer(kafka_config(settings, **{"group.id": unique("edge_peek")}))
     try:
         metadata = consumer.list_topics(topic, timeout=10)
         return {

@@ -21,13 +21,14 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from pymongo import MongoClient
 from pymongo.database import Database
 
+from checkins.clients import kafka_config
 from checkins.event import CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings
 from consumers import store
-from consumers.projection import HISTORY_LIMIT
-from dashboard import queries
-from dashboard.kafka_status import total_lag
+from monitor.maths import offset_lag
+from readmodels import events
+from readmodels.orders import HISTORY_LIMIT
 from stack import manager
 from stack.paths import ROOT, StackDir
 from tests.conftest import unique
@@ -288,13 +289,14 @@ class LagWatch:
         # librdkafka 2.16 the admin call segfaults the process when the broker answers
         # NOT_COORDINATOR (a fresh or restarting broker; librdkafka issue #5040).
         reader = Consumer(
-            self.settings.kafka_config(
+            kafka_config(
+                self.settings,
                 **{
                     "group.id": self.settings.consumer_group,
                     "enable.auto.commit": False,
                     "socket.connection.setup.timeout.ms": 2000,
                     "log_level": 0,
-                }
+                },
             )
         )
         try:
@@ -336,12 +338,12 @@ def group_lag(reader: Consumer, topic: str, timeout: float = 3.0) -> int:
         starts[tp.partition], ends[tp.partition] = reader.get_watermark_offsets(
             tp, timeout=timeout, cached=False
         )
-    return total_lag(committed, ends, starts)
+    return sum(offset_lag(committed[p], starts[p], ends[p]) for p in ends)
 
 
 def stored_count(db: Database) -> int:
     """What the dashboard shows as events stored: cheap enough to poll (no scan, no lock)."""
-    return queries.events_stored(db)
+    return events.events_stored(db)
 
 
 def wait_stored(db: Database, expected: int, timeout: float, what: str) -> None:

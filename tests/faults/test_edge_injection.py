@@ -25,10 +25,11 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from streamlit.testing.v1 import AppTest
 
+from checkins.clients import kafka_config
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings, get_settings
-from dashboard import eventlog, queries
+from dashboard import eventlog
 from dashboard.filters import (
     Filters,
     all_of,
@@ -38,6 +39,7 @@ from dashboard.filters import (
     search_predicate,
     window_bounds,
 )
+from readmodels import technicians, timeline
 from stack.paths import ROOT
 from tests.faults.edge_support import child_env, end_offsets, running
 from tests.waiting import wait_for
@@ -201,7 +203,7 @@ def test_no_collection_holds_a_dollar_or_dotted_field(stored):
 def test_operator_objects_in_fields_are_dead_lettered_not_stored(stored):
     settings, db = stored
     reader = {"group.id": f"inj-{uuid.uuid4().hex}", "enable.auto.commit": False}
-    consumer = Consumer(settings.kafka_config(**reader))
+    consumer = Consumer(kafka_config(settings, **reader))
     consumer.assign([TopicPartition(settings.checkin_dlq_topic, 0, 0)])
     reasons = []
     try:
@@ -228,13 +230,13 @@ def test_each_search_finds_exactly_the_rows_that_literally_contain_it(stored, te
 
     filters = Filters(window="7 days")
     keep = all_of(point_predicate(filters), search_predicate(text, eventlog.SEARCH_FIELDS))
-    rows, _ = queries.window_points(db, *window_bounds(filters, now, TZ), keep, cap=200)
+    rows, _ = timeline.window_points(db, *window_bounds(filters, now, TZ), keep, cap=200)
     expected = {
         d["_id"] for d in everything if any(contains(text, d[f]) for f in eventlog.SEARCH_FIELDS)
     }
     assert {r["_id"] for r in rows} == expected
 
-    on_map, _ = queries.latest_positions(
+    on_map, _ = technicians.latest_positions(
         db, mongo_filter(Filters(window="7 days", staff=text), now, TZ)
     )
     assert sorted(r["staffCode"] for r in on_map) == sorted(
@@ -247,12 +249,12 @@ def test_the_literal_searches_find_one_row_each(stored):
     _, db = stored
     now = datetime.now(UTC)
     for text, staff in [(".*", "dot.*star"), ("^", "^caret"), ("(", "paren("), ("$w", "$where")]:
-        found, _ = queries.latest_positions(
+        found, _ = technicians.latest_positions(
             db, mongo_filter(Filters(window="7 days", staff=text), now, TZ)
         )
         assert [r["staffCode"] for r in found] == [staff], text
     status = mongo_filter(Filters(window="7 days", statuses=('{"$exists": true}',)), now, TZ)
-    assert [r["staffCode"] for r in queries.latest_positions(db, status)[0]] == ["plain_tech"]
+    assert [r["staffCode"] for r in technicians.latest_positions(db, status)[0]] == ["plain_tech"]
 
 
 @pytest.fixture

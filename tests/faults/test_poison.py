@@ -9,6 +9,7 @@ import uuid
 
 from confluent_kafka import Consumer, Producer
 
+from checkins.clients import kafka_config
 from checkins.envelope import encode
 from tests.faults.harness import (
     assert_exactly_once,
@@ -37,7 +38,7 @@ def test_poison_messages_go_to_the_dlq_with_their_reason_and_nothing_valid_is_lo
         acked: set[str] = set()
         bad_at: dict[tuple[int, int], int] = {}  # (partition, offset) -> index in `bad`
         refused: list[str] = []
-        producer = Producer(settings.kafka_config(**{"enable.idempotence": True, "acks": "all"}))
+        producer = Producer(kafka_config(settings, **{"enable.idempotence": True, "acks": "all"}))
 
         def report(kind: str, index: int):
             def on_delivery(err, msg) -> None:
@@ -106,13 +107,14 @@ def test_poison_messages_go_to_the_dlq_with_their_reason_and_nothing_valid_is_lo
 def read_dead_letters(settings, count: int) -> list:
     """Every message of the dead-letter topic (waits until `count` are there)."""
     reader = Consumer(
-        settings.kafka_config(
+        kafka_config(
+            settings,
             **{
                 "group.id": f"dlq-check-{uuid.uuid4().hex}",
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
-            }
+            },
         )
     )
     reader.subscribe([settings.checkin_dlq_topic])

@@ -15,6 +15,7 @@ import httpx
 from confluent_kafka import Consumer, Message, TopicPartition
 from pydantic import SecretStr
 
+from checkins.clients import kafka_config
 from checkins.settings import LOCAL_HOST, Settings
 from stack.paths import ROOT
 from tests.conftest import unique
@@ -100,7 +101,7 @@ def own_topics(stack: Settings) -> Iterator[Settings]:
 
 def messages_on_topic(settings: Settings) -> int:
     """How many messages the check-in topic holds (sum of high watermarks: nothing is deleted)."""
-    consumer = Consumer(settings.kafka_config(**{"group.id": unique("api_peek")}))
+    consumer = Consumer(kafka_config(settings, **{"group.id": unique("api_peek")}))
     try:
         metadata = consumer.list_topics(settings.checkin_topic, timeout=10)
         total = 0
@@ -116,7 +117,7 @@ def messages_on_topic(settings: Settings) -> int:
 def message_at(settings: Settings, partition: int, offset: int) -> Message:
     """The message at exactly these coordinates of the check-in topic."""
     consumer = Consumer(
-        settings.kafka_config(**{"group.id": unique("api_read"), "enable.auto.commit": False})
+        kafka_config(settings, **{"group.id": unique("api_read"), "enable.auto.commit": False})
     )
     consumer.assign([TopicPartition(settings.checkin_topic, partition, offset)])
     try:

@@ -13,12 +13,13 @@ import streamlit as st
 from confluent_kafka import Producer
 from streamlit.testing.v1 import AppTest
 
-from checkins import timeline
+from checkins.clients import kafka_config
 from checkins.event import zone
 from checkins.settings import Settings, get_settings
 from dashboard import map_layers as ml
-from dashboard import order_stats, queries
+from dashboard import queries
 from dashboard.formatting import local_time
+from readmodels import stats, timeline
 from stack.paths import ROOT
 from tests.readmodels import checkin, spread, write_checkins
 
@@ -246,7 +247,7 @@ def test_overview_shows_the_figures_lag_and_dlq(board):
     events = spread(4, now=now, minutes_apart=2)  # 0, 2, 4, 6 min ago
     events.append(checkin("old", at=now - timedelta(hours=3), status="completed"))
     write_checkins(db, events)
-    producer = Producer(settings.kafka_config())
+    producer = Producer(kafka_config(settings))
     for i in range(3):
         producer.produce(settings.checkin_topic, value=b'{"A":"B"}', key=str(i).encode())
     producer.produce(settings.checkin_dlq_topic, value=b"junk")
@@ -466,12 +467,12 @@ def test_overview_shows_orders_by_status_as_of_the_samplers_last_recount(board):
     }
     assert "counted live just now" in text(at)  # no sampler: the live aggregate
 
-    stats = order_stats.recount(db)  # what the lag sampler's thread does
+    recount = stats.recount(db)  # what the lag sampler's thread does
     write_checkins(db, [checkin("late", at=now, status="cancelled", order="o-late")])
     at = open_page("pages/overview.py")
     shown = at.dataframe[1].value.set_index("jobStatus")["count"].to_dict()
     assert shown == {"onroute": 2, "homecheckedin": 2, "completed": 1}  # as counted, not live
-    assert f"as of {local_time(stats['at'], settings.checkin_timezone)}" in text(at)
+    assert f"as of {local_time(recount['at'], settings.checkin_timezone)}" in text(at)
 
 
 def test_clicking_a_technician_shows_its_recent_checkins_and_orders(board):

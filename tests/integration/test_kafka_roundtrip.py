@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from confluent_kafka import Consumer
 
+from checkins.clients import kafka_config
 from checkins.envelope import decode
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
@@ -16,8 +17,8 @@ def test_published_checkin_is_consumed_with_its_key_and_envelope(isolated):
     assert delivery.topic == isolated.checkin_topic
 
     consumer = Consumer(
-        isolated.kafka_config(
-            **{"group.id": isolated.consumer_group, "auto.offset.reset": "earliest"}
+        kafka_config(
+            isolated, **{"group.id": isolated.consumer_group, "auto.offset.reset": "earliest"}
         )
     )
     consumer.subscribe([isolated.checkin_topic])

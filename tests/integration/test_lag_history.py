@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard import lag_history
-from dashboard.kafka_offsets import GroupSnapshot, PartitionOffsets
+from monitor import history
+from monitor.offsets import GroupSnapshot, PartitionOffsets
 from tests.conftest import unique
 
 
@@ -25,11 +25,11 @@ def snap(group: str, at: datetime, committed: int) -> GroupSnapshot:
 
 def test_samples_come_back_by_group_oldest_first_within_the_window(db):
     now = datetime.now(UTC).replace(microsecond=0)
-    ttl = lag_history.ensure_indexes(db)  # False on FerretDB 1.24 (no TTL): pruned instead
-    names = {i["name"] for i in lag_history.collection(db).list_indexes()}
+    ttl = history.ensure_indexes(db)  # False on FerretDB 1.24 (no TTL): pruned instead
+    names = {i["name"] for i in history.collection(db).list_indexes()}
     assert "group_at" in names and (("ttl_at" in names) is ttl)
 
-    lag_history.record(
+    history.record(
         db,
         [
             snap("g", now - timedelta(seconds=10), 90),
@@ -38,20 +38,20 @@ def test_samples_come_back_by_group_oldest_first_within_the_window(db):
             snap("g", now - timedelta(seconds=20), 80),
         ],
     )
-    got = lag_history.recent(db, "g", 300, now=now)
+    got = history.recent(db, "g", 300, now=now)
     assert [s.partitions[0].committed for s in got] == [80, 90]
     assert got[-1] == snap("g", now - timedelta(seconds=10), 90)
 
 
 def test_prune_drops_what_is_older_than_the_retention(db):
     now = datetime.now(UTC)
-    lag_history.record(
+    history.record(
         db, [snap("g", now - timedelta(hours=2), 1), snap("g", now - timedelta(minutes=1), 2)]
     )
-    assert lag_history.prune(db, retention=3600, now=now) == 1
-    assert [s.partitions[0].committed for s in lag_history.recent(db, "g", 86400)] == [2]
+    assert history.prune(db, retention=3600, now=now) == 1
+    assert [s.partitions[0].committed for s in history.recent(db, "g", 86400)] == [2]
 
 
 def test_ensure_indexes_twice_is_harmless(db):
-    first = lag_history.ensure_indexes(db)
-    assert lag_history.ensure_indexes(db) == first
+    first = history.ensure_indexes(db)
+    assert history.ensure_indexes(db) == first

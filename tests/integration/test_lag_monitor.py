@@ -16,10 +16,11 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from streamlit.testing.v1 import AppTest
 
+from checkins.clients import kafka_config
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings, get_settings
-from dashboard import dead_letters, kafka_offsets
+from monitor import dead_letters, offsets
 from stack.paths import ROOT
 from tests.waiting import wait_for
 
@@ -176,7 +177,7 @@ def test_sampler_keeps_history_that_gives_trend_and_throughput(page_settings, mo
     settings = page_settings
     samples = mongo[settings.mongodb_database]["lag_samples"]
     sampler = subprocess.Popen(
-        [sys.executable, "-m", "dashboard.lag_sampler", "--interval", "0.5"],
+        [sys.executable, "-m", "monitor.sampler", "--interval", "0.5"],
         cwd=ROOT,
         env=env_for(settings),
         stdout=subprocess.PIPE,
@@ -210,7 +211,7 @@ def test_sampler_keeps_history_that_gives_trend_and_throughput(page_settings, mo
 
 def test_dead_letters_show_with_their_reasons(page_settings):
     settings = page_settings
-    producer = Producer(settings.kafka_config())
+    producer = Producer(kafka_config(settings))
     for i, reason in enumerate(["not valid JSON: Expecting value", "checkinLatitude: too big"]):
         producer.produce(
             settings.checkin_dlq_topic,
@@ -225,8 +226,8 @@ def test_dead_letters_show_with_their_reasons(page_settings):
     producer.produce(settings.checkin_dlq_topic, value=b"no headers at all")
     assert producer.flush(30) == 0
 
-    admin = kafka_offsets.admin_client(settings)
-    ends = kafka_offsets.topic_offsets(admin, settings.checkin_dlq_topic)
+    admin = offsets.admin_client(settings)
+    ends = offsets.topic_offsets(admin, settings.checkin_dlq_topic)
     newest_two = dead_letters.latest(settings, settings.checkin_dlq_topic, ends, count=2)
     assert [d.offset for d in newest_two] == [2, 1]
     assert newest_two[0].reason == "(no reason header)"
@@ -268,7 +269,7 @@ def test_offsets_reset_backwards_show_as_rewind_from_the_sampled_history(
     with running_consumers(settings, tmp_path / "consumers.log"):
         wait_for(lambda: lag_json(settings)["total_lag"] == 0, 60, "the consumers to catch up")
     sampler = subprocess.Popen(
-        [sys.executable, "-m", "dashboard.lag_sampler", "--interval", "0.5"],
+        [sys.executable, "-m", "monitor.sampler", "--interval", "0.5"],
         cwd=ROOT,
         env=env_for(settings),
         stdout=subprocess.DEVNULL,
@@ -278,9 +279,9 @@ def test_offsets_reset_backwards_show_as_rewind_from_the_sampled_history(
         group = {"group": settings.consumer_group, "totalLag": 0}
         wait_for(lambda: samples.find_one(group), 60, "a caught-up sample")
         # An operator resets the (empty) group to the start, as kafka-consumer-groups would.
-        admin = kafka_offsets.admin_client(settings)
-        parts = kafka_offsets.topic_partitions(admin, settings.checkin_topic)
-        resetter = Consumer(settings.kafka_config(**{"group.id": settings.consumer_group}))
+        admin = offsets.admin_client(settings)
+        parts = offsets.topic_partitions(admin, settings.checkin_topic)
+        resetter = Consumer(kafka_config(settings, **{"group.id": settings.consumer_group}))
         try:
             resetter.commit(
                 offsets=[TopicPartition(settings.checkin_topic, p, 0) for p in parts],

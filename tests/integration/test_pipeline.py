@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Consumer, Producer
 
+from checkins.clients import kafka_config
 from checkins.envelope import coordinates_event_id, encode
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
 from consumers.loop import CheckInConsumer
 from consumers.rebuild import rebuild_database
-from dashboard import queries
+from readmodels import timeline
 from tests.waiting import wait_for
 
 
@@ -59,8 +60,9 @@ def db_of(mongo, settings):
 
 def read_dlq(settings, count: int, timeout: float = 30):
     consumer = Consumer(
-        settings.kafka_config(
-            **{"group.id": f"dlq-reader-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"}
+        kafka_config(
+            settings,
+            **{"group.id": f"dlq-reader-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"},
         )
     )
     consumer.subscribe([settings.checkin_dlq_topic])
@@ -110,7 +112,7 @@ def test_a_valid_checkin_lands_in_all_three_read_models(isolated, mongo):
 def test_a_legacy_envelope_without_uuid_lands_with_an_id_from_its_coordinates(isolated, mongo):
     code = staff()
     legacy = {"topic": "HOME_CHECKIN_CREATED", "payload": {"data": {**SAMPLE, "staffCode": code}}}
-    producer = Producer(isolated.kafka_config())
+    producer = Producer(kafka_config(isolated))
     delivered = []
     producer.produce(
         isolated.checkin_topic,
@@ -229,8 +231,8 @@ def test_a_status_change_is_announced(isolated, mongo):
             "the new status",
         )
     reader = Consumer(
-        isolated.kafka_config(
-            **{"group.id": f"status-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"}
+        kafka_config(
+            isolated, **{"group.id": f"status-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"}
         )
     )
     reader.subscribe([isolated.status_topic])
@@ -281,13 +283,13 @@ def test_rebuild_reproduces_the_read_models_exactly(isolated, mongo):
         name: sorted(db[name].find(), key=lambda d: d["_id"]) for name in ("technicians", "orders")
     }
     march = (datetime(2021, 2, 28, tzinfo=UTC), datetime(2021, 3, 30, tzinfo=UTC))
-    live_points, _ = queries.window_points(db, *march, cap=1000)
+    live_points, _ = timeline.window_points(db, *march, cap=1000)
     assert len(live["orders"]) == 17 and len(live_points) == sent
     counts = rebuild_database(isolated)
     assert (counts["technicians"], counts["orders"]) == (5, 17)
     for name, before in live.items():
         assert sorted(db[name].find(), key=lambda d: d["_id"]) == before, name
-    assert queries.window_points(db, *march, cap=1000)[0] == live_points
+    assert timeline.window_points(db, *march, cap=1000)[0] == live_points
 
 
 def test_a_batch_touching_hundreds_of_orders_and_technicians_lands(isolated, mongo):

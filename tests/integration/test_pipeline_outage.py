@@ -10,6 +10,7 @@ from confluent_kafka import Consumer, TopicPartition
 from pydantic import SecretStr
 from pymongo import MongoClient
 
+from checkins.clients import kafka_config
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
 from stack.paths import FERRETDB_BIN
@@ -24,7 +25,7 @@ def free_port() -> int:
 
 
 def committed(settings, partition: int) -> int:
-    reader = Consumer(settings.kafka_config(**{"group.id": settings.consumer_group}))
+    reader = Consumer(kafka_config(settings, **{"group.id": settings.consumer_group}))
     try:
         [tp] = reader.committed([TopicPartition(settings.checkin_topic, partition)], timeout=10)
         return tp.offset

@@ -9,6 +9,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from streamlit.testing.v1 import AppTest
 
+from checkins.clients import kafka_config
 from checkins.envelope import decode
 from checkins.event import SAMPLE, CheckIn
 from checkins.settings import Settings, get_settings
@@ -46,8 +47,8 @@ def open_page() -> AppTest:
 def messages(settings: Settings, expected: int, timeout: float = 30) -> list:
     """Every message on the test's check-in topic, once `expected` of them are there."""
     consumer = Consumer(
-        settings.kafka_config(
-            **{"group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False}
+        kafka_config(
+            settings, **{"group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False}
         )
     )
     try:
@@ -142,7 +143,7 @@ def test_a_bad_field_shows_the_schemas_error_beside_it_and_publishes_nothing(top
         i for i, c in enumerate(children) if getattr(c, "key", None) == "pub_checkinLatitude"
     )
     assert "less than or equal to 90" in children[latitude + 1].value
-    consumer = Consumer(topic.kafka_config(**{"group.id": uuid.uuid4().hex}))
+    consumer = Consumer(kafka_config(topic, **{"group.id": uuid.uuid4().hex}))
     try:
         ends = [
             consumer.get_watermark_offsets(TopicPartition(topic.checkin_topic, p), 5)[1]

@@ -9,9 +9,10 @@ import uuid
 
 from confluent_kafka import Consumer, TopicPartition
 
+from checkins.clients import kafka_config
 from checkins.envelope import decode
 from checkins.settings import Settings
-from dashboard.simulation import LIFECYCLE
+from simulator.model import LIFECYCLE
 from stack.paths import ROOT
 from tests.integration.test_publish_page import messages
 from tests.waiting import wait_for
@@ -57,7 +58,7 @@ def test_the_headless_simulator_refuses_when_publishing_is_switched_off(isolated
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "DEMO_PUBLISH_ENABLED=false" in lines[0], done.stderr
-    consumer = Consumer(isolated.kafka_config(**{"group.id": uuid.uuid4().hex}))
+    consumer = Consumer(kafka_config(isolated, **{"group.id": uuid.uuid4().hex}))
     try:
         ends = [
             consumer.get_watermark_offsets(TopicPartition(isolated.checkin_topic, p), 5)[1]

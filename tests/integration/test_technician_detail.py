@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pymongo import MongoClient, monitoring
 
 from consumers import rebuild
-from dashboard import queries
+from readmodels import orders, technicians
 from tests.readmodels import checkin, write_checkins
 
 STATUSES = ("onroute", "homecheckedin", "inprogress", "completed")
@@ -58,29 +58,29 @@ def test_technician_detail_reads_the_latest_checkins_and_orders_from_its_documen
     for start in range(0, len(shuffled), 8):  # batches in any order, as consumers see them
         write_checkins(db, shuffled[start : start + 8])
 
-    recent = queries.recent_checkins_of(db, "tech-a")
+    recent = technicians.recent_checkins_of(db, "tech-a")
     assert [r["_id"] for r in recent] == [d["_id"] for d in mine[:20]]
     keys = ("jobStatus", "orderNo", "internetNo", "checkinLatitude", "checkinLongitude")
     for row, event in zip(recent, mine, strict=False):
         assert {k: row[k] for k in keys} == {k: event[k] for k in keys}
         assert row["checkinDate"] == event["checkinDate"] and row["staffCode"] == "tech-a"
-    assert len(queries.recent_checkins_of(db, "tech-a", limit=10)) == 10
+    assert len(technicians.recent_checkins_of(db, "tech-a", limit=10)) == 10
 
     # 45 check-ins on 15 orders: the 15 orders, the most recently visited first, as stored.
-    found = queries.orders_of(db, "tech-a")
+    found = orders.orders_of(db, "tech-a")
     assert [o["orderNo"] for o in found] == [f"tech-a-order-{n}" for n in range(15)]
     assert found[0] == {
         k: v for k, v in db.orders.find_one({"_id": "tech-a-order-0"}).items() if k != "history"
     }
-    assert queries.recent_checkins_of(db, "nobody") == [] and queries.orders_of(db, "x") == []
+    assert technicians.recent_checkins_of(db, "nobody") == [] and orders.orders_of(db, "x") == []
 
     # Only lookups that are exactly {_id: <string>}: the one filter the local store indexes.
     finds = Finds()
     watched = MongoClient(isolated.mongo_uri, tz_aware=True, event_listeners=[finds])
     try:
         watched_db = watched[isolated.mongodb_database]
-        assert queries.recent_checkins_of(watched_db, "tech-a", limit=10) == recent[:10]
-        assert queries.orders_of(watched_db, "tech-a", limit=3) == found[:3]
+        assert technicians.recent_checkins_of(watched_db, "tech-a", limit=10) == recent[:10]
+        assert orders.orders_of(watched_db, "tech-a", limit=3) == found[:3]
     finally:
         watched.close()
     assert finds.seen == [
@@ -94,7 +94,9 @@ def test_technician_detail_reads_the_latest_checkins_and_orders_from_its_documen
     live = sorted(db.technicians.find(), key=lambda d: d["_id"])
     rebuild.rebuild(db)
     assert sorted(db.technicians.find(), key=lambda d: d["_id"]) == live
-    assert [r["_id"] for r in queries.recent_checkins_of(db, "tech-b")] == [d["_id"] for d in other]
+    assert [r["_id"] for r in technicians.recent_checkins_of(db, "tech-b")] == [
+        d["_id"] for d in other
+    ]
 
 
 def test_an_order_moved_to_another_technician_still_shows_in_its_former_technicians_list(
@@ -105,7 +107,7 @@ def test_an_order_moved_to_another_technician_still_shows_in_its_former_technici
     now = datetime.now(UTC).replace(microsecond=0)
     write_checkins(db, [checkin("tech-a", at=now - timedelta(minutes=9), order="o-1")])
     write_checkins(db, [checkin("tech-b", at=now, order="o-1", status="completed")])
-    [order] = queries.orders_of(db, "tech-a")
+    [order] = orders.orders_of(db, "tech-a")
     assert (order["orderNo"], order["staffCode"], order["jobStatus"]) == (
         "o-1",
         "tech-b",
@@ -121,9 +123,9 @@ def test_order_timeline_reads_the_order_document_and_its_events_only_without_one
         checkin("t", at=now, order="o-9", status="completed"),
     ]
     write_checkins(db, events)
-    assert [h["jobStatus"] for h in queries.order_timeline(db, "o-9")] == ["onroute", "completed"]
+    assert [h["jobStatus"] for h in orders.order_timeline(db, "o-9")] == ["onroute", "completed"]
     db.orders.delete_one({"_id": "o-9"})  # no order document: the events still tell the story
-    fallback = queries.order_timeline(db, "o-9")
+    fallback = orders.order_timeline(db, "o-9")
     assert [(h["eventId"], h["jobStatus"]) for h in fallback] == [
         (events[0]["_id"], "onroute"),
         (events[1]["_id"], "completed"),

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import MongoClient
 
-from checkins import timeline
 from consumers import rebuild, store
-from dashboard import queries
+from readmodels import timeline
 from tests.readmodels import checkin
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -54,11 +53,11 @@ def per_minute_from_events(db, start, end) -> dict[datetime, int]:
 
 def assert_timeline_matches_events(db) -> None:
     for start in (NOW - timedelta(minutes=20), NOW - timedelta(hours=2), NOW - timedelta(days=1)):
-        rows, capped = queries.window_points(db, start, NOW, cap=100_000)
+        rows, capped = timeline.window_points(db, start, NOW, cap=100_000)
         assert not capped
         assert sorted(r["_id"] for r in rows) == in_window(db, start, NOW)
     start = NOW.replace(second=0) - timedelta(minutes=90)
-    counts = queries.minute_counts(db, start, NOW)
+    counts = timeline.minute_counts(db, start, NOW)
     assert {m: c["n"] for m, c in counts.items()} == per_minute_from_events(db, start, NOW)
 
 
@@ -68,7 +67,7 @@ def test_the_write_path_fills_the_timeline_the_reads_return(db):
         store.write_batch(db, docs[first : first + 700])
     assert_timeline_matches_events(db)
 
-    rows, capped = queries.window_points(db, NOW - timedelta(hours=4), NOW, cap=50)
+    rows, capped = timeline.window_points(db, NOW - timedelta(hours=4), NOW, cap=50)
     assert capped and len(rows) == 50
     newest = sorted(docs, key=lambda d: (d["checkinDate"], d["_id"]), reverse=True)[:50]
     assert [r["_id"] for r in rows] == [d["_id"] for d in newest]
@@ -98,7 +97,7 @@ def test_a_crash_between_the_page_and_the_day_writes_heals_on_redelivery(db):
     store.write_batch(db, docs[1000:])
     for day_id, doc in days_before.items():  # the crash: pages written, day documents not
         db[timeline.DAYS].replace_one({"_id": day_id}, doc)
-    counted = queries.minute_counts(db, NOW - timedelta(days=1), NOW)
+    counted = timeline.minute_counts(db, NOW - timedelta(days=1), NOW)
     assert sum(c["n"] for c in counted.values()) == 1000  # the day documents lag behind
 
     store.write_batch(db, docs[1000:])  # Kafka redelivers the uncommitted batch
@@ -109,12 +108,12 @@ def test_rebuild_gives_the_timeline_the_live_path_wrote(db):
     docs = checkins(1500, seed=4)
     for first in range(0, len(docs), 500):
         store.write_batch(db, docs[first : first + 500])
-    live = queries.window_points(db, NOW - timedelta(days=1), NOW, cap=100_000)[0]
+    live = timeline.window_points(db, NOW - timedelta(days=1), NOW, cap=100_000)[0]
 
     for name in (timeline.HOURS, timeline.DAYS, timeline.PARTITIONS):
         db.drop_collection(name)
     rebuild.rebuild(db)
 
-    rebuilt = queries.window_points(db, NOW - timedelta(days=1), NOW, cap=100_000)[0]
+    rebuilt = timeline.window_points(db, NOW - timedelta(days=1), NOW, cap=100_000)[0]
     assert rebuilt == live
     assert_timeline_matches_events(db)

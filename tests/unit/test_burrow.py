@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.burrow import (
+from monitor.burrow import (
     COLOURS,
     Status,
     Verdict,
@@ -12,7 +12,7 @@ from dashboard.burrow import (
     evaluate_partition,
     window,
 )
-from dashboard.lag_maths import OffsetSample
+from monitor.maths import OffsetSample
 
 
 def samples(*rows: tuple[float, int, int, int | None]) -> list[OffsetSample]:

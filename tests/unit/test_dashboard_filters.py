@@ -67,7 +67,7 @@ def test_any_text_matches_itself_literally(text):
 
 
 def point(staff="tech001", status="onroute", order="ord-1", internet="8850049302") -> dict:
-    """A check-in row as queries.window_points returns it (timeline.POINT_FIELDS)."""
+    """A check-in row as timeline.window_points returns it (timeline.POINT_FIELDS)."""
     return {
         "_id": "e1",
         "checkinLongitude": 100.5,

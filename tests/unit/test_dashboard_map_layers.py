@@ -106,6 +106,6 @@ def test_arrivals_count_new_checkins_from_the_rows_the_map_read():
 
 def test_every_simulator_status_has_a_fixed_colour():
     from dashboard.map_layers import KNOWN_COLOURS
-    from dashboard.simulation import LIFECYCLE
+    from simulator.model import LIFECYCLE
 
     assert set(LIFECYCLE) <= set(KNOWN_COLOURS)

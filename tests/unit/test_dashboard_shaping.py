@@ -16,8 +16,8 @@ from dashboard.eventlog import (
     timeline_table,
 )
 from dashboard.formatting import age, escape, local_time, markdown_literal, store_problem
-from dashboard.kafka_status import partition_lag, total_lag
 from dashboard.overview import count_since, counts_frame, per_minute
+from monitor.maths import offset_lag
 
 NOW = datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC)
 
@@ -37,7 +37,7 @@ def test_naive_store_dates_are_read_as_utc():
 
 
 def minutes(*pairs: tuple[datetime, int]) -> dict[datetime, dict]:
-    """What queries.minute_counts returns: {minute (UTC): {n, byStatus}}."""
+    """What timeline.minute_counts returns: {minute (UTC): {n, byStatus}}."""
     return {m: {"n": n, "byStatus": {"onroute": n}} for m, n in pairs}
 
 
@@ -94,9 +94,9 @@ def test_lag_is_end_minus_committed_and_uncommitted_partitions_count_whole():
     latest = {0: 10, 1: 5, 2: 7}
     committed = {0: 4, 1: 5, 2: -1001}
     earliest = {0: 0, 1: 0, 2: 2}
-    assert partition_lag(committed, latest, earliest) == {0: 6, 1: 0, 2: 5}
-    assert total_lag(committed, latest, earliest) == 11
-    assert total_lag({}, {}, {}) == 0
+    lags = {p: offset_lag(committed[p], earliest[p], end) for p, end in latest.items()}
+    assert lags == {0: 6, 1: 0, 2: 5}
+    assert sum(lags.values()) == 11
 
 
 def test_count_since_counts_the_minutes_that_end_after_the_moment():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.lag_maths import (
+from monitor.maths import (
     OffsetSample,
     Throughput,
     interpolate_time,

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.kafka_offsets import GroupSnapshot, PartitionOffsets
-from dashboard.lag import oldest_unread, render_text, restrict
-from dashboard.lag_history import from_document, to_document
-from dashboard.lag_report import build, trend
+from monitor.cli import oldest_unread, render_text, restrict
+from monitor.history import from_document, to_document
+from monitor.offsets import GroupSnapshot, PartitionOffsets
+from monitor.report import build, trend
 
 T = "checkins"
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import dead_letters as dl
+from checkins import wire
 from dashboard import lag_view
-from dashboard.burrow import COLOURS, Status
-from dashboard.kafka_offsets import GroupSnapshot, PartitionOffsets
-from dashboard.lag_report import build, trend
+from monitor import dead_letters as dl
+from monitor.burrow import COLOURS, Status
+from monitor.offsets import GroupSnapshot, PartitionOffsets
+from monitor.report import build, trend
 
 
 def test_badge_escapes_the_reason_and_colours_the_status():
@@ -61,10 +62,10 @@ def test_groups_and_trend_frames():
 
 def test_dead_letter_from_connect_headers():
     headers = [
-        (dl.ORIGIN_TOPIC, b"HOME_CHECKIN_CREATED"),
-        (dl.ORIGIN_PARTITION, b"2"),
-        (dl.ORIGIN_OFFSET, b"17"),
-        (dl.REASON, "not valid JSON: Expecting value ✗".encode()),
+        (wire.DLQ_TOPIC, b"HOME_CHECKIN_CREATED"),
+        (wire.DLQ_PARTITION, b"2"),
+        (wire.DLQ_OFFSET, b"17"),
+        (wire.DLQ_REASON, "not valid JSON: Expecting value ✗".encode()),
     ]
     letter = dl.describe(0, 5, 1.5, headers, b'{"A":\n  "B"}')
     assert letter.origin == "HOME_CHECKIN_CREATED[2]@17"
@@ -76,8 +77,8 @@ def test_dead_letter_from_connect_headers():
     ("headers", "reason", "origin"),
     [
         (None, "(no reason header)", "?[?]@?"),
-        ([(dl.EXCEPTION_CLASS, b"InvalidMessage")], "InvalidMessage", "?[?]@?"),
-        ([(dl.REASON, None), (dl.ORIGIN_TOPIC, b"t")], "(no reason header)", "t[?]@?"),
+        ([(wire.DLQ_EXCEPTION_CLASS, b"InvalidMessage")], "InvalidMessage", "?[?]@?"),
+        ([(wire.DLQ_REASON, None), (wire.DLQ_TOPIC, b"t")], "(no reason header)", "t[?]@?"),
     ],
 )
 def test_dead_letter_with_missing_headers_still_shows(headers, reason, origin):

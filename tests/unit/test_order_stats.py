@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dashboard.order_stats import (
+from readmodels.stats import (
     COST_FACTOR,
     MIN_INTERVAL_S,
     counts_of,

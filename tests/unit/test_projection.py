@@ -10,20 +10,16 @@ from hypothesis import strategies as st
 
 from checkins.envelope import CheckInEvent
 from checkins.event import SAMPLE, CheckIn
-from consumers.projection import (
-    HISTORY_LIMIT,
+from checkins.times import to_ms
+from checkins.wire import Coordinates, message_time
+from readmodels.events import first_by_id, homecheckin_document
+from readmodels.orders import HISTORY_LIMIT, orders_after, status_notice
+from readmodels.technicians import (
     RECENT_LIMIT,
-    Coordinates,
     decode_recent,
-    first_by_id,
-    homecheckin_document,
-    kafka_time,
     needs_exact_count,
-    orders_after,
     recent_order_numbers,
-    status_notice,
     technicians_after,
-    to_ms,
 )
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -80,8 +76,8 @@ def test_a_homecheckin_document_has_the_legacy_fields_location_and_provenance():
 
 
 def test_kafka_time_is_none_when_the_broker_gave_none():
-    assert kafka_time((0, -1)) is None
-    assert kafka_time((1, 1_700_000_000_123)) == datetime(
+    assert message_time((0, -1)) is None
+    assert message_time((1, 1_700_000_000_123)) == datetime(
         2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC
     )
 

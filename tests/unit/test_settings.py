@@ -1,4 +1,5 @@
-from checkins.settings import Settings, librdkafka_properties, redact_uri
+from checkins.clients import librdkafka_properties
+from checkins.settings import Settings, redact_uri
 
 
 def test_kafka_properties_follow_the_container_image_convention():

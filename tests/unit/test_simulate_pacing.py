@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from dashboard.simulate import Progress, pace, parse_args
-from dashboard.simulation import BANGKOK, Simulation, event_count
+from simulator.cli import Progress, pace, parse_args
+from simulator.model import BANGKOK, Simulation, event_count
 
 
 class FakeClock:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from checkins.event import CheckIn
-from dashboard.simulation import (
+from simulator.model import (
     BANGKOK,
     LIFECYCLE,
     City,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checkins import timeline
+from readmodels import timeline
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -150,7 +150,7 @@ def test_the_reader_filters_with_keep_and_stops_after_the_read_cap():
 def test_minute_counts_sum_partitions_within_the_window():
     docs = [checkin(i, minutes=i % 10, partition=i % 4) for i in range(100)]
     _, days = build(docs)
-    counts = timeline.minute_counts(
+    counts = timeline.count_minutes(
         days.values(), T0 + timedelta(minutes=2), T0 + timedelta(minutes=4)
     )
     assert list(counts) == [T0 + timedelta(minutes=m) for m in (2, 3, 4)]

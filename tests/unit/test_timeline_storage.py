@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from checkins import timeline
+from readmodels import timeline
 
 DAY = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -44,7 +44,7 @@ def test_a_new_day_and_a_day_stored_with_subdocuments_read_as_they_are():
 def test_reads_of_a_stored_day_give_the_pure_counts():
     stored = [timeline.store_day(day_doc())]
     start, end = DAY.replace(hour=13), DAY.replace(hour=14)
-    counts = timeline.minute_counts([timeline.load_day(d) for d in stored], start, end)
+    counts = timeline.count_minutes([timeline.load_day(d) for d in stored], start, end)
     assert [c["n"] for c in counts.values()] == [2, 1]
     [hour] = timeline.hours_in_window([timeline.load_day(d) for d in stored], start, end)
     assert (hour.partition, hour.pages, hour.count) == (3, 1, 3)

@@ -11,15 +11,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
+from checkins import clients, wire
 from checkins.settings import Settings
+from checkins.wire import message_seconds
 
-ORIGIN_TOPIC = "__connect.errors.topic"
-ORIGIN_PARTITION = "__connect.errors.partition"
-ORIGIN_OFFSET = "__connect.errors.offset"
-REASON = "__connect.errors.exception.message"
-EXCEPTION_CLASS = "__connect.errors.exception.class.name"
 PREVIEW_CHARS = 120
 
 
@@ -42,9 +39,11 @@ def describe(
 ) -> DeadLetter:
     """One dead letter from its headers and value; missing headers say so rather than fail."""
     found = {k: _text(v) for k, v in headers or []}
-    topic = found.get(ORIGIN_TOPIC) or "?"
-    origin = f"{topic}[{found.get(ORIGIN_PARTITION) or '?'}]@{found.get(ORIGIN_OFFSET) or '?'}"
-    reason = found.get(REASON) or found.get(EXCEPTION_CLASS) or "(no reason header)"
+    topic = found.get(wire.DLQ_TOPIC) or "?"
+    origin = f"{topic}[{found.get(wire.DLQ_PARTITION) or '?'}]@{found.get(wire.DLQ_OFFSET) or '?'}"
+    reason = (
+        found.get(wire.DLQ_REASON) or found.get(wire.DLQ_EXCEPTION_CLASS) or "(no reason header)"
+    )
     return DeadLetter(partition, offset, at, origin, reason, preview(value))
 
 
@@ -71,16 +70,15 @@ def latest(
     wanted = {p: (max(start, end - count), end) for p, (start, end) in ends.items() if end > start}
     if not wanted:
         return []
-    consumer = Consumer(
-        settings.kafka_config(
-            **{
-                "group.id": "lag-monitor-dlq-reader",
-                "client.id": "lag-monitor-dlq-reader",
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "fetch.wait.max.ms": 10,  # answer now; the broker would wait 500 ms for more
-            }
-        )
+    consumer = clients.consumer(
+        settings,
+        **{
+            "group.id": "lag-monitor-dlq-reader",
+            "client.id": "lag-monitor-dlq-reader",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "fetch.wait.max.ms": 10,  # answer now; the broker would wait 500 ms for more
+        },
     )
     letters: list[DeadLetter] = []
     done: set[int] = set()
@@ -91,8 +89,7 @@ def latest(
             for msg in consumer.consume(num_messages=500, timeout=0.2):
                 if msg.error() is not None:
                     continue
-                kind, millis = msg.timestamp()
-                at = millis / 1000.0 if kind != 0 and millis >= 0 else None
+                at = message_seconds(msg.timestamp())
                 letters.append(
                     describe(msg.partition(), msg.offset(), at, msg.headers(), msg.value())
                 )

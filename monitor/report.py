@@ -11,9 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from dashboard import burrow
-from dashboard.kafka_offsets import GroupSnapshot, PartitionOffsets
-from dashboard.lag_maths import (
+from monitor import burrow
+from monitor.maths import (
     OffsetSample,
     interpolate_time,
     throughput,
@@ -21,6 +20,7 @@ from dashboard.lag_maths import (
     total_lag,
     worst,
 )
+from monitor.offsets import GroupSnapshot, PartitionOffsets
 
 STATUS_WINDOW_SECONDS = 120.0
 RATE_WINDOW_SECONDS = 60.0

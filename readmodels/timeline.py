@@ -17,22 +17,29 @@ single writer, like `technicians` (keyed by staffCode, the message key). The day
 always recomputed from the hour's full pages, never incremented, so a redelivered batch (or one
 cut short by a crash between two writes) converges to the same documents.
 
-This module is pure: keys, point encoding, merging and the reader's plan.
+The pure part (keys, point encoding, merging, the reader's plan) comes first; the reads and
+writes, all by `_id`, at the end.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from pymongo.database import Database
+
+from checkins.times import from_millis, millis, utc
+from readmodels import store
 
 HOURS = "checkin_hours"
 DAYS = "checkin_days"
 PARTITIONS = "checkin_partitions"
 
 PAGE_SIZE = 500  # small pages: a batch rewrites only the hour's last one
+POINT_CAP = 20_000  # points one map layer sends to the browser
 # A point is a list in POINT_FIELDS order, dates as epoch milliseconds; a page keeps its points
 # as one JSON string: FerretDB decodes every BSON value on its own (a page of 500 small
 # documents took it 20 ms to return), while one string costs it next to nothing.
@@ -51,11 +58,6 @@ ID, STATUS, DATE = 0, 3, 7
 DATES = {"checkinDate", "storedAt"}
 Doc = dict[str, Any]
 Point = list[Any]
-
-
-def utc(moment: datetime) -> datetime:
-    """Naive datetimes from a client without tz_aware are UTC, as BSON dates are."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -79,11 +81,11 @@ def partition_of(doc: Mapping[str, Any]) -> int:
 
 
 def to_millis(moment: datetime | None) -> int | None:
-    return None if moment is None else int(utc(moment).timestamp() * 1000)
+    return None if moment is None else millis(moment)
 
 
-def from_millis(millis: int | None) -> datetime | None:
-    return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
+def from_millis_or_none(ms: int | None) -> datetime | None:
+    return None if ms is None else from_millis(ms)
 
 
 def to_point(doc: Mapping[str, Any]) -> Point:
@@ -92,7 +94,7 @@ def to_point(doc: Mapping[str, Any]) -> Point:
 
 def from_point(point: Point) -> Doc:
     return {
-        field: from_millis(value) if field in DATES else value
+        field: from_millis_or_none(value) if field in DATES else value
         for field, value in zip(POINT_FIELDS, point, strict=True)
     }
 
@@ -269,7 +271,7 @@ def hours_in_window(day_docs: Iterable[Doc], start: datetime, end: datetime) -> 
     return sorted(found, key=lambda h: (h.hour, h.partition), reverse=True)
 
 
-def minute_counts(day_docs: Iterable[Doc], start: datetime, end: datetime) -> dict[datetime, Doc]:
+def count_minutes(day_docs: Iterable[Doc], start: datetime, end: datetime) -> dict[datetime, Doc]:
     """{minute: {n, byStatus}} over all partitions, for the minutes in [start, end]."""
     totals: dict[datetime, Doc] = {}
     for doc in day_docs:
@@ -319,3 +321,91 @@ def collect_points(
             break
     rows.sort(key=lambda d: (utc(d["checkinDate"]), d["_id"]), reverse=True)
     return rows[:cap], len(rows) > cap or index < len(hours)
+
+
+# -- reads and writes ---------------------------------------------------------------------
+
+
+def write_timeline(db: Database, stored: list[Doc], new_ids: set[str]) -> None:
+    """Add the stored check-ins to the hour pages and recompute their day documents
+    (above). Pages are written before the day document that lists them, so a
+    crash in between leaves a page the redelivered batch rewrites with the same points.
+
+    Check-ins this batch inserted (`new_ids`) cannot be on a page yet: they are appended to the
+    hour's last page; an hour with a redelivered check-in reads all its pages to skip those
+    already on one."""
+    for (day, partition), hours in group_by_hour(stored).items():
+        day_key = day_id(day, partition)
+        stored_day = db[DAYS].find_one({"_id": day_key})
+        before = None if stored_day is None else load_day(stored_day)
+        if before is None:
+            store.insert_ignoring_duplicate(db[PARTITIONS], {"_id": partition})
+        day_doc = before or new_day(day, partition)
+        for hour, docs in sorted(hours.items()):
+            count = day_doc["hours"].get(f"{hour:%H}", {}).get("pages", 0)
+            all_new = all(d["_id"] in new_ids for d in docs)
+            first = max(count - 1, 0) if all_new else 0
+            merged = merge_pages(read_pages(db, hour, partition, first, count), docs)
+            for number in sorted(merged.changed):
+                db[HOURS].replace_one(
+                    {"_id": page_id(hour, partition, number)},
+                    {
+                        "hour": hour,
+                        "partition": partition,
+                        "page": number,
+                        "points": encode_page(merged.pages[number]),
+                    },
+                    upsert=True,
+                )
+            if all_new:
+                day_doc = add_to_hour(day_doc, hour, merged.added, len(merged.pages))
+            else:
+                day_doc = summarize_hour(day_doc, hour, merged.pages)
+        if day_doc != before:
+            db[DAYS].replace_one({"_id": day_key}, store_day(day_doc), upsert=True)
+
+
+def read_pages(db: Database, hour, partition: int, first: int, count: int) -> list[list]:
+    """Pages `first`..`count - 1` of an hour; the ones before `first` stand as empty."""
+    pages: list[list] = [[] for _ in range(first)]
+    for number in range(first, count):
+        page = db[HOURS].find_one({"_id": page_id(hour, partition, number)})
+        pages.append(decode_page(page["points"]) if page else [])
+    return pages
+
+
+def _day_documents(db: Database, start: datetime, end: datetime) -> list[dict]:
+    """The `checkin_days` documents of [start, end]: one `_id` lookup per day and partition.
+    No time limit on these reads: `_id` lookups and a list of a few partitions never scan."""
+    partitions = [d["_id"] for d in db[PARTITIONS].find({})]
+    found = []
+    for day in days_between(start, end):
+        for partition in partitions:
+            doc = db[DAYS].find_one({"_id": day_id(day, partition)})
+            if doc is not None:
+                found.append(load_day(doc))
+    return found
+
+
+def window_points(
+    db: Database,
+    start: datetime,
+    end: datetime,
+    keep: Callable[[dict], bool] | None = None,
+    cap: int | None = None,
+) -> tuple[list[dict], bool]:
+    """Check-ins with `checkinDate` in [start, end] that `keep` accepts, newest first, at most
+    `cap`; the flag says whether more were left out. Rows have `POINT_FIELDS`."""
+    hours = hours_in_window(_day_documents(db, start, end), start, end)
+
+    def fetch(hour: HourPages, number: int) -> list:
+        page_key = page_id(hour.hour, hour.partition, number)
+        page = db[HOURS].find_one({"_id": page_key})
+        return decode_page(page["points"]) if page else []
+
+    return collect_points(hours, fetch, start, end, keep, cap or POINT_CAP)
+
+
+def minute_counts(db: Database, start: datetime, end: datetime) -> dict[datetime, dict]:
+    """{minute (UTC): {n, byStatus}} for the minutes in [start, end], all partitions summed."""
+    return count_minutes(_day_documents(db, start, end), start, end)

@@ -24,7 +24,11 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from checkins import clients
+from checkins.clients import KafkaAdmin
 from checkins.settings import Settings
+from checkins.wire import message_seconds
+from monitor.maths import offset_lag
 
 TIMEOUT = 10.0
 # librdkafka's special offsets are negative; only real offsets are offsets.
@@ -65,17 +69,8 @@ class GroupSnapshot:
     partitions: tuple[PartitionOffsets, ...] = field(default_factory=tuple)
 
 
-class KafkaAdmin(AdminClient):
-    """An AdminClient that remembers its configuration, so the committed-offsets reader
-    (a Consumer, see `committed_offsets`) reaches the same brokers with the same settings."""
-
-    def __init__(self, config: Mapping[str, object]):
-        self.config = dict(config)
-        super().__init__(dict(config))
-
-
 def admin_client(settings: Settings, **overrides: object) -> KafkaAdmin:
-    return KafkaAdmin(settings.kafka_config(**{"client.id": "lag-monitor", **overrides}))
+    return clients.admin_client(settings, **{"client.id": "lag-monitor", **overrides})
 
 
 def config_of(admin: AdminClient) -> dict[str, object]:
@@ -93,7 +88,7 @@ def committed_offsets(
 ) -> dict[tuple[str, int], int | None]:
     """{(topic, partition): the group's committed offset, None if it has none} for `partitions`.
 
-    `config` is the librdkafka configuration (`settings.kafka_config()` or `config_of(admin)`).
+    `config` is the librdkafka configuration (`kafka_config(settings)` or `config_of(admin)`).
     Read by a Consumer that never subscribes: it only sends an OffsetFetch to the coordinator,
     so it never joins the group (no rebalance of the group's members), and with auto-commit off
     closing it commits nothing. Raises `LagReadError` when Kafka does not answer.
@@ -282,19 +277,18 @@ class MessageTimes:
 
     def __init__(self, settings: Settings, **overrides: object):
         self._lock = threading.Lock()
-        self._consumer = Consumer(
-            settings.kafka_config(
-                **{
-                    "group.id": "lag-monitor-reader",
-                    "client.id": "lag-monitor-reader",
-                    "enable.auto.commit": False,
-                    "enable.auto.offset.store": False,
-                    "enable.partition.eof": False,
-                    "max.partition.fetch.bytes": 65536,
-                    "fetch.wait.max.ms": 10,  # answer now; the broker would wait 500 ms for more
-                    **overrides,
-                }
-            )
+        self._consumer = clients.consumer(
+            settings,
+            **{
+                "group.id": "lag-monitor-reader",
+                "client.id": "lag-monitor-reader",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "enable.partition.eof": False,
+                "max.partition.fetch.bytes": 65536,
+                "fetch.wait.max.ms": 10,  # answer now; the broker would wait 500 ms for more
+                **overrides,
+            },
         )
 
     def at(
@@ -319,9 +313,9 @@ class MessageTimes:
                     key = (msg.topic(), msg.partition())
                     if msg.error() is not None or key in found:
                         continue
-                    kind, millis = msg.timestamp()
-                    if kind != 0 and millis >= 0:  # 0 = TIMESTAMP_NOT_AVAILABLE
-                        found[key] = millis / 1000.0
+                    at = message_seconds(msg.timestamp())
+                    if at is not None:
+                        found[key] = at
         finally:
             self._consumer.unassign()
         return found
@@ -346,3 +340,21 @@ def list_topic_names(admin: AdminClient, timeout: float = TIMEOUT) -> list[str]:
     except _FAILED as exc:
         raise LagReadError(f"could not list topics: {_why(exc)}") from None
     return sorted(t for t in metadata.topics if not t.startswith("__"))
+
+
+def group_lag(admin: AdminClient, group: str, topic: str, timeout: float = TIMEOUT) -> int:
+    """The group's total lag on `topic`, as the lag page and CLI count it."""
+    snap = snapshot(admin, group, [topic], timeout)
+    return sum(offset_lag(p.committed, p.start, p.end) for p in snap.partitions)
+
+
+def topic_size(admin: AdminClient, topic: str, timeout: float = TIMEOUT) -> int:
+    """Messages the topic holds now: log end minus log start, summed over its partitions."""
+    return sum(end - start for start, end in topic_offsets(admin, topic, timeout).values())
+
+
+def reachable(admin: AdminClient, timeout: float = 3.0) -> bool:
+    try:
+        return bool(_metadata(admin, timeout).brokers)
+    except LagReadError:
+        return False

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dashboard.lag_maths import OffsetSample
+from monitor.maths import OffsetSample
 
 
 class Status(StrEnum):

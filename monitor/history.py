@@ -16,8 +16,8 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from dashboard.kafka_offsets import GroupSnapshot, PartitionOffsets
-from dashboard.lag_maths import offset_lag
+from monitor.maths import offset_lag
+from monitor.offsets import GroupSnapshot, PartitionOffsets
 
 COLLECTION = "lag_samples"
 RETENTION_SECONDS = 3600

@@ -1,8 +1,8 @@
-"""Background lag sampler: python -m dashboard.lag_sampler [--interval 5] [--once]
+"""Background lag sampler: python -m monitor.sampler [--interval 5] [--once]
 
 Every few seconds it reads the offsets of every consumer group on the check-in topics (and the
 configured group, even before it exists) and stores them in MongoDB (`lag_samples`, see
-`dashboard.lag_history`), so the lag page has a trend and a Burrow window the moment it opens.
+`monitor.history`), so the lag page has a trend and a Burrow window the moment it opens.
 `python -m stack up/run` starts it as the `lag-sampler` service.
 
 It also recounts the orders by status in a thread of its own (`dashboard.order_stats`), so the
@@ -18,12 +18,13 @@ import sys
 import threading
 import time
 
-from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+from checkins.clients import mongo_client
 from checkins.settings import Settings, get_settings
-from dashboard import lag_history, order_stats
-from dashboard.kafka_offsets import LagReadError, admin_client, groups_on_topics, snapshot
+from monitor import history
+from monitor.offsets import LagReadError, admin_client, groups_on_topics, snapshot
+from readmodels import stats
 
 log = logging.getLogger("lag-sampler")
 DISCOVER_EVERY_S = 30.0
@@ -35,12 +36,12 @@ class Sampler:
         self,
         settings: Settings,
         extra_groups: list[str] | None = None,
-        orders_every: float = order_stats.MIN_INTERVAL_S,
+        orders_every: float = stats.MIN_INTERVAL_S,
     ):
         self.settings = settings
         self.topics = [settings.checkin_topic, settings.checkin_dlq_topic, settings.status_topic]
         self.admin = admin_client(settings)
-        self.mongo = MongoClient(settings.mongo_uri, serverSelectionTimeoutMS=5000, tz_aware=True)
+        self.mongo = mongo_client(settings, serverSelectionTimeoutMS=5000)
         self.db = self.mongo[settings.mongodb_database]
         self.fixed = sorted({settings.consumer_group, *(extra_groups or [])})
         self.groups: list[str] = list(self.fixed)
@@ -54,11 +55,11 @@ class Sampler:
         """One sampling round; returns how many group samples were stored."""
         now = time.monotonic()
         if not self._indexed:
-            ttl = lag_history.ensure_indexes(self.db)
+            ttl = history.ensure_indexes(self.db)
             log.info(
                 "lag history in %s.%s (TTL index: %s)",
                 self.db.name,
-                lag_history.COLLECTION,
+                history.COLLECTION,
                 "yes" if ttl else "no, pruned by the sampler",
             )
             self._indexed = True
@@ -80,15 +81,15 @@ class Sampler:
             self._warned.pop(group, None)
             if snap.partitions:
                 snaps.append(snap)
-        lag_history.record(self.db, snaps)
+        history.record(self.db, snaps)
         if now - self._pruned_at >= PRUNE_EVERY_S:
-            lag_history.prune(self.db)
+            history.prune(self.db)
             self._pruned_at = now
         return len(snaps)
 
     def run(self, interval: float, stop: threading.Event) -> None:
         counter = threading.Thread(
-            target=order_stats.keep_counting,
+            target=stats.keep_counting,
             args=(self.db, stop, self.orders_every),
             name="order-stats",
             daemon=True,
@@ -112,14 +113,14 @@ class Sampler:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboard.lag_sampler", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m monitor.sampler", description=__doc__)
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--group", action="append", help="also sample this group (repeatable)")
     parser.add_argument("--once", action="store_true", help="take one sample and exit")
     parser.add_argument(
         "--orders-every",
         type=float,
-        default=order_stats.MIN_INTERVAL_S,
+        default=stats.MIN_INTERVAL_S,
         help="least seconds between two recounts of the orders by status",
     )
     args = parser.parse_args(argv)

@@ -24,7 +24,7 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from checkins.timeline import utc
+from checkins.times import utc
 
 COLLECTION = "dashboard_stats"
 ORDERS_BY_STATUS = "orders_by_status"

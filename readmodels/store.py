@@ -1,0 +1,124 @@
+"""The local store's workarounds, in one place (FerretDB 1.24 on SQLite; README "Known limits").
+
+- Only a filter that is exactly `{_id: <value>}` uses an index (ours, see stack/ferretdb):
+  `by_ids` looks documents up one by one rather than with `$in`, which scans.
+- An `update` command holds one SQLite connection per statement until it ends (a pool of 100):
+  `save` sends replacements in bulks of UPDATE_CHUNK.
+- `createIndexes` of several indexes that already exist drops the connection (a server panic):
+  `ensure_indexes` creates the missing ones one at a time.
+- The `collStats` command runs ANALYZE (seconds at a million, writers wait): `collection_count`
+  uses the `$collStats` stage.
+- Every other filter or sort decodes the whole collection: readers bound their queries with a
+  server-side time limit (`TIME_LIMIT_MS`), and the dashboard filters none of its views on
+  `homecheckins` (the timeline read model serves time windows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pymongo import DESCENDING, IndexModel, ReplaceOne
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, OperationFailure
+
+Doc = dict[str, Any]
+DUPLICATE_KEY = 11000
+
+
+UPDATE_CHUNK = 10
+
+
+BY_ID_UP_TO = 500  # up to this many ids, one `_id` lookup each; more: one `$in` scan
+# Server-side time limit of one dashboard query (maxTimeMS), so a slow store makes the page say
+# "took too long" instead of piling up refreshes. None = no limit (the bench measures whole).
+TIME_LIMIT_MS: int | None = 20_000
+
+
+def time_limit() -> dict[str, int]:
+    return {"maxTimeMS": TIME_LIMIT_MS} if TIME_LIMIT_MS else {}
+
+
+def ensure_indexes(db: Database, indexes: Mapping[str, Iterable[IndexModel]]) -> None:
+    """One index per call, only the missing ones: FerretDB 1.24 drops the connection (a
+    server-side panic) on a `createIndexes` of several indexes that already exist."""
+    for name, models in indexes.items():
+        existing = {i["name"] for i in db[name].list_indexes()}
+        for model in models:
+            if model.document["name"] not in existing:
+                db[name].create_indexes([model])
+
+
+def by_ids(collection, ids: list[str], scan_above: int | None = BY_ID_UP_TO) -> dict[str, Doc]:
+    """Documents by `_id`. The local store indexes only an exact `{_id: <string>}` filter and
+    scans for `$in`: 200 technicians (5,000 stored, each with its `recent`) took 0.44 s by
+    lookups and 2.4 s by `$in`; past `scan_above` ids (None: never) the one scan is cheaper,
+    which holds for a bounded collection such as `technicians` only."""
+    if scan_above is not None and len(ids) > scan_above:
+        return {d["_id"]: d for d in collection.find({"_id": {"$in": ids}})}
+    found = {}
+    for key in ids:
+        doc = collection.find_one({"_id": key})
+        if doc is not None:
+            found[key] = doc
+    return found
+
+
+def save(db: Database, collection: str, docs, existing: set[str]) -> None:
+    """New documents with one `insert_many`, changed ones with `ReplaceOne`.
+
+    A duplicate key means another writer created it since we read: raise, and the caller's
+    retry reads again and replaces it. Updates go in unordered bulks of at most UPDATE_CHUNK
+    statements: FerretDB 1.24 keeps one SQLite connection per statement of an `update` command
+    until the command ends, plus one to write, from a pool of 100 per database. A command of
+    100 statements therefore never finished, and three consumers sending 50 each at once
+    froze the store. At 10, ~9 concurrent writers fit (six were probed).
+    """
+    docs = list(docs)
+    fresh = [d for d in docs if d["_id"] not in existing]
+    if fresh:
+        db[collection].insert_many(fresh, ordered=False)
+    ops = [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs if d["_id"] in existing]
+    for start in range(0, len(ops), UPDATE_CHUNK):
+        db[collection].bulk_write(ops[start : start + UPDATE_CHUNK], ordered=False)
+
+
+def insert_ignoring_duplicate(collection: Collection, doc: Doc) -> None:
+    with contextlib.suppress(DuplicateKeyError):
+        collection.insert_one(doc)
+
+
+def capped_find(
+    db: Database, collection: str, query: dict, fields: dict, cap: int
+) -> tuple[list[dict], bool]:
+    """Newest first, at most `cap` rows; the flag says whether more matched."""
+    cursor = (
+        db[collection]
+        .find(query, fields, max_time_ms=TIME_LIMIT_MS)
+        .sort("checkinDate", DESCENDING)
+        .limit(cap + 1)
+    )
+    rows = list(cursor)
+    return rows[:cap], len(rows) > cap
+
+
+def group_count(db: Database, collection: str, field: str) -> dict[str, int]:
+    pipeline = [{"$group": {"_id": f"${field}", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}]
+    return {str(d["_id"]): d["n"] for d in db[collection].aggregate(pipeline, **time_limit())}
+
+
+def collection_count(db: Database, collection: str) -> int:
+    """The `$collStats` count: metadata on MongoDB, a read-only count of table rows on FerretDB
+    (whose `collStats` command runs ANALYZE first, locking writers out, and whose `count`
+    decodes every document: seconds at a million). One row per shard, summed."""
+    try:
+        rows = db[collection].aggregate([{"$collStats": {"count": {}}}], **time_limit())
+        return int(sum(row.get("count", 0) for row in rows))
+    except (OperationFailure, TypeError, ValueError):
+        return db[collection].estimated_document_count()
+
+
+def ping(db: Database) -> None:
+    db.client.admin.command("ping")
