@@ -35,8 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pymongo import MongoClient
-
 from bench import SectionSkipped
 from bench.pipeline import (
     EVENTS,
@@ -49,7 +47,9 @@ from bench.pipeline import (
     raw_insert,
     wait,
 )
+from checkins.clients import mongo_client
 from checkins.settings import LOCAL_HOST, Settings
+from readmodels.store import collection_count
 from stack import install
 from stack.broker import java_command
 from stack.errors import StackError
@@ -194,7 +194,7 @@ def connector_run(
     tag = uuid.uuid4().hex[:8]
     name = f"bench_connect_{config.label}_{tag}"
     database = name
-    client = MongoClient(settings.mongo_uri)
+    client = mongo_client(settings)
     coll = client[database].homecheckins
     LOGS.mkdir(parents=True, exist_ok=True)
     try:
@@ -220,7 +220,8 @@ def connector_run(
                 trace = failed_task(name) if "rest" in timings else None
                 if trace is not None:
                     raise RuntimeError(f"connector {config.label} failed: {trace[:2000]}")
-                return coll.estimated_document_count() >= events
+                # Not `count`: FerretDB decodes every document for it, slowing the writer.
+                return collection_count(client[database], coll.name) >= events
 
             began = time.perf_counter()
             with standalone_worker(libs, worker, connector, LOGS / f"{name}.log"):

@@ -111,7 +111,9 @@ def bench_settings(settings: Settings, label: str) -> Iterator[Settings]:
     try:
         yield own
     finally:
-        admin.delete_topics([t.topic for t in topics], operation_timeout=30)
+        # Wait for the deletions: a process that exits first may leave the topics behind.
+        for future in admin.delete_topics([t.topic for t in topics], operation_timeout=30).values():
+            future.result(30)
 
 
 def with_group_and_db(settings: Settings, label: str) -> Settings:
@@ -160,7 +162,6 @@ def committed_all(settings: Settings, ends: list[TopicPartition]) -> bool:
     except KafkaException as exc:
         if exc.args[0].retriable() or exc.args[0].code() in COORDINATOR_MOVING:
             return False  # the group coordinator is loading or moving: ask again
-
         raise
     finally:
         consumer.close()

@@ -31,7 +31,7 @@ from pyinstrument import Profiler
 from pymongo import monitoring
 
 from bench.pipeline import bench_settings, produce, with_group_and_db
-from checkins.settings import Settings, get_settings
+from checkins.settings import LOCAL_HOST, Settings, get_settings
 from consumers.loop import CheckInConsumer
 from consumers.store import connect
 
@@ -47,14 +47,13 @@ KINDS = (
         ("consumers/loop.py",),
         ("_commit", "_send", "_consumer", "_producer"),
     ),
-    ("decode (json, pydantic, envelope)", ("/json/", "/pydantic", "checkins/envelope.py"), ()),
-    ("decode (json, pydantic, envelope)", ("checkins/event.py",), ()),
     (
-        "folding (Python: projections, timeline)",
-        ("consumers/projection.py", "checkins/timeline.py", "readmodels/"),
+        "decode (json, pydantic, envelope)",
+        ("/json/", "/pydantic", "checkins/envelope.py", "checkins/event.py"),
         (),
     ),
-    ("store edge (Python in consumers/store.py)", ("consumers/store.py",), ()),
+    ("store edge (Python around the calls)", ("consumers/store.py", "readmodels/store.py"), ()),
+    ("folding (Python: read models, timeline)", ("readmodels/",), ()),
     ("retry wrapper (tenacity)", ("/tenacity/",), ()),
 )
 OTHER = "other (loop, logging, interpreter)"
@@ -113,15 +112,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def store_pid() -> int | None:
-    """The local store's process, when it runs on this machine (read-only look at /proc)."""
+def store_pid(settings: Settings) -> int | None:
+    """The local store's process (FerretDB listening on the store's port), when it runs on this
+    machine: a read-only look at /proc."""
+    if settings.mongo_is_external:
+        return None
+    listen = f"{LOCAL_HOST}:{settings.stack_mongo_port}"
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                cmdline = (entry / "cmdline").read_bytes().split(b"\0")[0].decode()
+                args = (entry / "cmdline").read_bytes().decode().split("\0")
             except OSError:
                 continue
-            if STORE_PROCESS in Path(cmdline).name:
+            if STORE_PROCESS in Path(args[0]).name and listen in args:
                 return int(entry.name)
     return None
 
@@ -139,7 +142,7 @@ def profile(settings: Settings, events: int, html: Path | None) -> dict[str, Any
                 stop.set()
 
         consumer = CheckInConsumer(own, stop, on_batch=on_batch)
-        pid = store_pid()
+        pid = store_pid(own)
         store_cpu = cpu_seconds(pid) if pid else None
         profiler = Profiler(interval=0.001)
         began, cpu = time.perf_counter(), time.process_time()
