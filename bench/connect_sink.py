@@ -230,14 +230,15 @@ def connector_run(
             with standalone_worker(libs, worker, connector, LOGS / f"{name}.log"):
                 wait(all_stored, 3600, f"connector {config.label} to store all", COUNT_INTERVAL)
                 seconds = time.perf_counter() - began
-        stored = coll.count_documents({})
-        distinct = len(coll.distinct("_id")) if stored == events else 0
+        # `_id` is unique, so N rows are N distinct event ids (FerretDB's `count` and
+        # `distinct` decode every document: minutes on the loaded machine).
+        stored = collection_count(client[database], coll.name)
         sample = coll.find_one({}, {"uuid": 1})
     finally:
         client.drop_database(database)
         client.close()
-    if stored != events or distinct != events:
-        raise RuntimeError(f"connector {config.label} stored {stored} ({distinct} ids) of {events}")
+    if stored != events:
+        raise RuntimeError(f"connector {config.label} stored {stored} of {events} events")
     if not isinstance(sample["_id"], str) or "uuid" in sample:
         raise RuntimeError(f"connector {config.label} did not take the event id as _id: {sample}")
     first = timings.get("first", seconds)
