@@ -82,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     OUTPUT.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(table(results))
     for name, figures in results.items():
+        if figures["status"] != "ok":
+            continue
         summary = getattr(importlib.import_module(f"bench.{name}"), "summary", None)
-        if summary is not None and figures["status"] == "ok":
+        if summary is not None:
             print(f"\n{name}:\n{summary(figures)}")
     print(f"\nwritten to {OUTPUT}")
     return 0 if all(r["status"] in ("ok", "skipped") for r in results.values()) else 1
