@@ -64,3 +64,19 @@ def test_summary_table_has_the_ratios_of_the_pipeline_to_each_writer():
     assert "| 6,000 | 0.50 |" in table
     assert "| 5,000 | 0.60 |" in table
     assert ratio(1.0, 0.0) == float("inf")
+
+
+def test_section_is_skipped_with_the_reason_when_maven_cannot_resolve(monkeypatch):
+    from bench.__main__ import run_section
+    from checkins.settings import Settings
+    from stack import install
+    from stack.errors import StackError
+
+    def unresolvable():
+        raise StackError("Resolving Kafka Connect failed (mvn exit 1): Could not find artifact")
+
+    monkeypatch.setattr(install, "ensure_connect_jars", unresolvable)
+    result = run_section("connect_sink", Settings())
+    assert result["status"] == "skipped"
+    assert "Maven could not resolve" in result["reason"]
+    assert "Could not find artifact" in result["reason"]
