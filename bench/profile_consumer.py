@@ -8,7 +8,10 @@ Produces N events to a topic of its own, then runs one consumer (the same `Check
 - wall time by kind of work, from the profile: each sample goes to the innermost frame of a
   known kind (pymongo/bson = the store's round trips; confluent_kafka and the loop's calls
   into it = Kafka; json/pydantic/the envelope = decoding; the read models' code = folding);
-- the store's own figures, from pymongo's command monitoring: count and total duration of
+  pyinstrument samples the consumer's thread: time it spends waiting on the batch's
+  read-ahead lookups (other threads, consumers/store.py) shows as waiting, not as pymongo;
+- the store's own figures, from pymongo's command monitoring (every thread's; overlapping
+  round trips can add up to more than the wall time): count and total duration of
   every command by name and collection (a duration is one round trip: network + server);
 - CPU seconds of this process and of the store's process (FerretDB, when it runs here),
   against the wall time: who is busy while the other waits.
