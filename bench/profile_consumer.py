@@ -58,7 +58,7 @@ KINDS = (
     ("store edge (Python around the calls)", ("consumers/store.py", "readmodels/store.py"), ()),
     ("folding (Python: read models, timeline)", ("readmodels/",), ()),
     ("retry wrapper (tenacity)", ("/tenacity/",), ()),
-    ("waiting on the read-ahead lookups", ("/concurrent/futures/", "/threading.py"), ()),
+    ("waiting on the read-ahead lookups", ("/concurrent/futures/",), ()),
 )
 OTHER = "other (loop, logging, interpreter)"
 
