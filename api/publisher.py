@@ -16,6 +16,7 @@ from confluent_kafka import KafkaError, Message
 
 from checkins.event import CheckIn
 from checkins.producer import CheckInProducer, Delivery, PublishError
+from checkins.wire import coordinates
 
 
 class AsyncPublisher:
@@ -67,4 +68,5 @@ def _settle(
     if err is not None:
         future.set_exception(PublishError(f"Kafka refused the event: {err}"))
     else:
-        future.set_result(Delivery(event_id, msg.topic(), msg.partition(), msg.offset()))
+        where = coordinates(msg)
+        future.set_result(Delivery(event_id, where.topic, where.partition, where.offset))

@@ -2,7 +2,7 @@
 (5,000 technicians, 1,000,000 check-ins), in a bench database of their own, dropped afterwards.
 
 The check-ins are stored twice, as the consumers store them: `homecheckins` (the events) and the
-timeline read model (checkins/timeline.py) that the time-window views read. The timeline is
+timeline read model (readmodels/timeline.py) that the time-window views read. The timeline is
 built here with the model's own pure functions, hour by hour, and inserted in bulk (the consumers'
 page-by-page writes would take far longer to seed a million).
 
@@ -154,7 +154,7 @@ class TimelineSeed:
             self.pages += len(docs)
 
 
-def load(db: Database, checkins: int, now: datetime) -> dict[str, float]:
+def load(db: Database, checkins: int, now: datetime) -> dict[str, Any]:
     """Fill the read models; returns how long each part took."""
     started = time.perf_counter()
     for first in range(0, checkins, BATCH):

@@ -250,7 +250,7 @@ def raw_consume(settings: Settings, events: int) -> tuple[float, list[dict[str, 
         )
     )
     consumer.subscribe([settings.checkin_topic])
-    messages = []
+    messages: list[Any] = []
     began = None
     try:
         deadline = time.monotonic() + 600

@@ -17,6 +17,10 @@ from pymongo import MongoClient
 
 from checkins.settings import Settings
 
+# What librdkafka takes as a property value.
+ConfigValue = str | int | float | bool
+Config = dict[str, ConfigValue]
+
 # KAFKA_* variables that are not librdkafka properties: the JVM's own, and ours.
 _NOT_LIBRDKAFKA = {
     "KAFKA_BOOTSTRAP_SERVERS",
@@ -38,8 +42,8 @@ def librdkafka_properties(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def kafka_config(settings: Settings, **overrides: object) -> dict[str, object]:
-    config: dict[str, object] = {"bootstrap.servers": settings.bootstrap_servers}
+def kafka_config(settings: Settings, **overrides: Any) -> Config:
+    config: Config = {"bootstrap.servers": settings.bootstrap_servers}
     config.update(librdkafka_properties(os.environ))
     config.update(overrides)
     return config
@@ -49,20 +53,20 @@ class KafkaAdmin(AdminClient):
     """An AdminClient that remembers its configuration, so readers that need a Consumer (the
     committed-offsets reader) reach the same brokers with the same settings."""
 
-    def __init__(self, config: Mapping[str, object]):
+    def __init__(self, config: Mapping[str, ConfigValue]):
         self.config = dict(config)
         super().__init__(dict(config))
 
 
-def admin_client(settings: Settings, **overrides: object) -> KafkaAdmin:
+def admin_client(settings: Settings, **overrides: Any) -> KafkaAdmin:
     return KafkaAdmin(kafka_config(settings, **overrides))
 
 
-def consumer(settings: Settings, **overrides: object) -> Consumer:
+def consumer(settings: Settings, **overrides: Any) -> Consumer:
     return Consumer(kafka_config(settings, **overrides))
 
 
-def producer(settings: Settings, **overrides: object) -> Producer:
+def producer(settings: Settings, **overrides: Any) -> Producer:
     return Producer(kafka_config(settings, **overrides))
 
 

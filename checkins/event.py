@@ -17,7 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from checkins.times import iso_utc
 
 MAX_TEXT = 128
-SAMPLE = {
+SAMPLE: dict[str, Any] = {
     "internetNo": "8850049302",
     "orderNo": "5960915_106347524.2",
     "staffCode": "cs_eng_ftth",

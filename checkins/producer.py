@@ -13,6 +13,7 @@ from checkins.clients import kafka_config
 from checkins.envelope import encode, new_event_id
 from checkins.event import CheckIn
 from checkins.settings import Settings
+from checkins.wire import coordinates
 
 
 class PublishError(Exception):
@@ -77,8 +78,8 @@ class CheckInProducer:
             raise PublishError("Kafka did not acknowledge the event in time")
         if outcome["err"] is not None:
             raise PublishError(f"Kafka refused the event: {outcome['err']}")
-        msg = outcome["msg"]
-        return Delivery(event_id, msg.topic(), msg.partition(), msg.offset())
+        where = coordinates(outcome["msg"])  # type: ignore[arg-type]
+        return Delivery(event_id, where.topic, where.partition, where.offset)
 
     def publish_async(
         self,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from confluent_kafka import Message
+
 # Kafka Connect's DLQ context headers (`errors.deadletterqueue.context.headers.enable`), plus
 # the failure's time as `__connect.errors.timestamp` (ISO-8601 UTC), which Connect lacks.
 DLQ_TOPIC = "__connect.errors.topic"
@@ -28,6 +30,14 @@ class Coordinates:
     partition: int
     offset: int
     timestamp: datetime | None  # the Kafka message timestamp
+
+
+def coordinates(msg: Message) -> Coordinates:
+    """Where a consumed (or delivered) message is; such a message always has all three."""
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    if topic is None or partition is None or offset is None:
+        raise ValueError("a message without topic, partition or offset was not consumed")
+    return Coordinates(topic, partition, offset, message_time(msg.timestamp()))
 
 
 def message_millis(timestamp: tuple[int, int]) -> int | None:

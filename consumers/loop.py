@@ -28,13 +28,15 @@ from tenacity import (
 from checkins.clients import kafka_config
 from checkins.envelope import InvalidMessage, decode
 from checkins.settings import Settings
-from checkins.wire import Coordinates, message_time
+from checkins.wire import coordinates
 from consumers import store
 from consumers.deadletter import dlq_headers
 from readmodels.events import homecheckin_document
 from readmodels.orders import status_notice
 
 log = logging.getLogger(__name__)
+# Where a fresh group starts: the lag monitor says so for partitions it never committed.
+AUTO_OFFSET_RESET = "earliest"
 
 
 class Stopped(Exception):
@@ -83,7 +85,7 @@ class CheckInConsumer:
                 "group.id": self.settings.consumer_group,
                 "client.id": f"checkin-consumer-{os.getpid()}",
                 "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
+                "auto.offset.reset": AUTO_OFFSET_RESET,
                 # A long MongoDB outage keeps one batch in hand; leave the group late.
                 "max.poll.interval.ms": 600_000,
             },
@@ -154,11 +156,12 @@ class CheckInConsumer:
         stored_at = datetime.now(UTC)
         docs, letters = [], []
         for msg in messages:
-            if msg.error() is not None:
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    log.warning("consume error: %s", msg.error())
+            error = msg.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consume error: %s", error)
                 continue
-            where = Coordinates(msg.topic(), msg.partition(), msg.offset(), None)
+            where = coordinates(msg)
             try:
                 event = decode(
                     msg.value(),
@@ -176,9 +179,6 @@ class CheckInConsumer:
                 )
                 letters.append((msg, f"unexpected {type(exc).__name__}: {exc}"))
                 continue
-            where = Coordinates(
-                where.topic, where.partition, where.offset, message_time(msg.timestamp())
-            )
             docs.append(homecheckin_document(event, where, stored_at))
 
         for msg, reason in letters:
@@ -193,8 +193,9 @@ class CheckInConsumer:
 
         for msg in messages:
             if msg.error() is None:
-                key = (msg.topic(), msg.partition())
-                self._pending[key] = max(self._pending.get(key, -1), msg.offset() + 1)
+                where = coordinates(msg)
+                key = (where.topic, where.partition)
+                self._pending[key] = max(self._pending.get(key, -1), where.offset + 1)
         self._commit(consumer)
         s = self.stats
         s.batches += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pymongo.errors import (
     ConnectionFailure,
@@ -15,24 +15,20 @@ from pymongo.errors import (
 )
 
 from checkins.event import zone
-
-
-def as_utc(moment: datetime) -> datetime:
-    """BSON dates come back naive (UTC) unless the client is tz_aware: make them aware."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+from checkins.times import utc
 
 
 def local_time(moment: datetime | None, zone_name: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     if moment is None:
         return "-"
-    return as_utc(moment).astimezone(zone(zone_name)).strftime(fmt)
+    return utc(moment).astimezone(zone(zone_name)).strftime(fmt)
 
 
 def age(moment: datetime | None, now: datetime) -> str:
     """'just now', '3 min ago', '2 h ago', '4 d ago'; 'in the future' for clock skew."""
     if moment is None:
         return "-"
-    seconds = (as_utc(now) - as_utc(moment)).total_seconds()
+    seconds = (utc(now) - utc(moment)).total_seconds()
     if seconds < -60:
         return "in the future"
     if seconds < 60:

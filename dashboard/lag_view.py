@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from dashboard.formatting import escape
-from monitor.burrow import COLOURS, Status
+from monitor.burrow import COLOURS, Status, age
 from monitor.dead_letters import DeadLetter
 from monitor.report import GroupReport
 
@@ -49,15 +49,23 @@ def partitions_frame(report: GroupReport) -> pd.DataFrame:
             + seconds(p.time_lag_s),
             "status": p.status,
             "reason": p.reason,
+            "last commit": "never"
+            if p.committed is None
+            else "-"
+            if p.last_commit_age_s is None
+            else f"{age(p.last_commit_age_s)} ago",
+            "member id": p.member_id or "-",
             "client id": p.client_id or "-",
             "host": p.host or "-",
         }
         for p in report.partitions
     ]
     columns = ["topic", "partition", "log start", "log end", "committed", "lag", "time lag"]
-    columns += ["status", "reason", "client id", "host"]
+    columns += ["status", "reason", "last commit", "member id", "client id", "host"]
     frame = pd.DataFrame(rows, columns=columns)
-    frame["committed"] = frame["committed"].astype("Int64")  # None shows as empty, not NaN
+    # No commit: committed and lag show as empty, not NaN (and not 0: Kafka's tool shows "-").
+    frame["committed"] = frame["committed"].astype("Int64")
+    frame["lag"] = frame["lag"].astype("Int64")
     return frame
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pydeck as pdk
 
-from dashboard.formatting import age, as_utc, escape, local_time
+from checkins.times import utc
+from dashboard.formatting import age, escape, local_time
 
 LATEST = "Latest positions"
 ALL_CHECKINS = "All check-ins in the window"
@@ -78,7 +79,7 @@ def map_rows(rows: Iterable[dict[str, Any]], now: datetime, zone_name: str) -> l
                 "color": [*status_colour(row.get("jobStatus", "")), 220],
                 "staffCode": str(row.get("staffCode", "")),
                 "jobStatus": str(row.get("jobStatus", "")),
-                "t": as_utc(moment).timestamp() if moment else 0.0,
+                "t": utc(moment).timestamp() if moment else 0.0,
                 "orderNo": str(row.get("orderNo", "")),
                 "internetNo": str(row.get("internetNo", "")),
                 "time": local_time(moment, zone_name),
@@ -98,7 +99,7 @@ def arrival_marks(found: Sequence[dict]) -> dict[str, Any]:
     """What the next refresh compares against: each technician's check-in count (technicians
     rows) and the newest storedAt (check-in rows)."""
     counts = {r["staffCode"]: r["checkinCount"] for r in found if "checkinCount" in r}
-    stored = [as_utc(r["storedAt"]) for r in found if r.get("storedAt")]
+    stored = [utc(r["storedAt"]) for r in found if r.get("storedAt")]
     return {"counts": counts, "stored": max(stored) if stored else None}
 
 
@@ -114,14 +115,14 @@ def arrivals(previous: dict[str, Any] | None, found: Sequence[dict]) -> int:
         if "checkinCount" in row:
             before = counts.get(row["staffCode"])
             total += 1 if before is None else max(0, row["checkinCount"] - before)
-        elif row.get("storedAt") and (since is None or as_utc(row["storedAt"]) > since):
+        elif row.get("storedAt") and (since is None or utc(row["storedAt"]) > since):
             total += 1
     return total
 
 
 def up_to(rows: Sequence[dict], moment: datetime) -> list[dict]:
     """Replay: the rows whose check-in time is not after `moment`."""
-    limit = as_utc(moment).timestamp()
+    limit = utc(moment).timestamp()
     return [r for r in rows if r["t"] <= limit]
 
 

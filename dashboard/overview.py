@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from checkins.event import zone
-from dashboard.formatting import as_utc
+from checkins.times import utc
 
 MINUTE = timedelta(minutes=1)
 MinuteCounts = Mapping[datetime, Mapping[str, Any]]  # {minute (UTC): {n, byStatus}}
@@ -18,9 +18,9 @@ MinuteCounts = Mapping[datetime, Mapping[str, Any]]  # {minute (UTC): {n, byStat
 def per_minute(counts: MinuteCounts, now: datetime, minutes: int, zone_name: str):
     """Check-ins per minute over the last `minutes` whole minutes (empty minutes included), as a
     DataFrame indexed by local minute for st.bar_chart. `counts` is `timeline.minute_counts`."""
-    end = as_utc(now).replace(second=0, microsecond=0) + MINUTE
+    end = utc(now).replace(second=0, microsecond=0) + MINUTE
     start = end - timedelta(minutes=minutes)
-    by_minute = {as_utc(m): c["n"] for m, c in counts.items()}
+    by_minute = {utc(m): c["n"] for m, c in counts.items()}
     slots = [start + timedelta(minutes=i) for i in range(minutes)]
     tz = zone(zone_name)
     return pd.DataFrame(
@@ -32,8 +32,8 @@ def per_minute(counts: MinuteCounts, now: datetime, minutes: int, zone_name: str
 def count_since(counts: MinuteCounts, since: datetime) -> int:
     """Check-ins in the minutes that end after `since`: per-minute counts cannot split a minute,
     so the minute holding `since` counts whole."""
-    limit = as_utc(since)
-    return sum(c["n"] for m, c in counts.items() if as_utc(m) + MINUTE > limit)
+    limit = utc(since)
+    return sum(c["n"] for m, c in counts.items() if utc(m) + MINUTE > limit)
 
 
 def counts_frame(counts: dict[str, int], label: str) -> pd.DataFrame:

@@ -8,7 +8,6 @@ a valid check-in is.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,15 +113,6 @@ def map_query(checkin: CheckIn, zone_name: str) -> dict[str, str | list[str]]:
     day = checkin.checkinDate.astimezone(zone(zone_name)).date()
     filters = Filters(window=DATE_RANGE, start_day=day, end_day=day, staff=checkin.staffCode)
     return {**to_query_params(filters), "layer": ALL_CHECKINS}
-
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def markdown_literal(text: str) -> str:
-    """User text shown inside Streamlit markdown as it is: every markdown (and HTML) character
-    backslash-escaped, so a staff code can neither format nor link nor inject tags."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def _blank(value: Any) -> bool:

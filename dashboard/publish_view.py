@@ -17,6 +17,8 @@ from streamlit.errors import StreamlitAPIException
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer, PublishError
 from checkins.settings import Settings
+from dashboard import navigation
+from dashboard.formatting import markdown_literal
 from dashboard.page_state import seed_widget
 from dashboard.publish import (
     FIELDS,
@@ -28,15 +30,12 @@ from dashboard.publish import (
     describe_raw,
     fresh_event_id,
     map_query,
-    markdown_literal,
     raw_bytes,
     sample_values,
 )
 from simulator.cli import Progress, start_in_background
 from simulator.model import LIFECYCLE, Simulation
 
-MAP_PAGE = "pages/map.py"
-LAG_PAGE = "pages/lag.py"
 _NUMBERS = ("checkinLatitude", "checkinLongitude")
 
 
@@ -118,7 +117,7 @@ def _submit(kafka: CheckInProducer, settings: Settings) -> None:
     state.publish_values = values
     result = checkin_from_form(values, settings.checkin_timezone)
     state.publish_errors = result.errors
-    if result.ok:
+    if result.ok and result.checkin is not None:
         _publish(kafka, result.checkin, state.pub_event_id.strip() or fresh_event_id())
 
 
@@ -165,7 +164,7 @@ def _outcome(settings: Settings) -> None:
         # The map reads its filters from the URL when it has none remembered: forget them.
         for name in ("map_filters", "map_layer"):
             st.session_state.pop(name, None)
-        st.switch_page(MAP_PAGE, query_params=map_query(checkin, settings.checkin_timezone))
+        st.switch_page(navigation.MAP, query_params=map_query(checkin, settings.checkin_timezone))
 
 
 # --- raw JSON -------------------------------------------------------------------------------
@@ -204,7 +203,7 @@ def _send_raw(kafka: CheckInProducer) -> None:
 def _lag_link() -> None:
     try:
         st.page_link(
-            LAG_PAGE, label="See the dead letters on the lag page", icon=":material/speed:"
+            navigation.LAG, label="See the dead letters on the lag page", icon=":material/speed:"
         )
     except StreamlitAPIException:  # the lag page is not in this app's navigation
         st.caption("The dead letters are listed on the lag page.")

@@ -2,9 +2,10 @@
 
     python -m dashboard.lag [--group G] [--topic T] [--json]
 
-Reads Kafka's offsets now (a few AdminClient calls), the sampler's history from MongoDB (for
-the Burrow-style status, the rates and interpolated time lags), and the timestamps of the
-oldest unread messages. The same `collect` feeds the lag page.
+Reads Kafka's offsets now (a few AdminClient calls), the group's commits from
+`__consumer_offsets` (for the status by Burrow's rules and the last commit's age), the
+sampler's history from MongoDB (the log ends the rules and rates need, interpolated time lags),
+and the timestamps of the oldest unread messages. The same `collect` feeds the lag page.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from checkins.clients import mongo_client
-from checkins.settings import get_settings
+from checkins.settings import Settings, get_settings
+from consumers.loop import AUTO_OFFSET_RESET
 from monitor import history as lag_history
+from monitor.burrow import age
+from monitor.commits import CommitLog
 from monitor.offsets import (
     GroupSnapshot,
     LagReadError,
@@ -28,9 +32,9 @@ from monitor.offsets import (
     admin_client,
     snapshot,
 )
-from monitor.report import STATUS_WINDOW_SECONDS, GroupReport, build
+from monitor.report import GroupReport, build
 
-HISTORY_SECONDS = max(STATUS_WINDOW_SECONDS, 300.0)
+HISTORY_SECONDS = 300.0
 
 
 def collect(
@@ -39,17 +43,26 @@ def collect(
     topics: Sequence[str] | None,
     db: Database | None = None,
     reader: MessageTimes | None = None,
+    commit_log: CommitLog | None = None,
     *,
     fallback_topic: str | None = None,
+    offset_reset: str | None = None,
     history_seconds: float = HISTORY_SECONDS,
 ) -> tuple[GroupReport, list[str]]:
     """The report for `group` and notes on what could not be read.
 
     `topics` None means the group's own topics; a group that has none yet (never committed, no
-    members) is shown on `fallback_topic`, so a stopped-before-start consumer still shows lag.
+    members) is shown on `fallback_topic`, so a stopped-before-start consumer still shows its
+    partitions. `offset_reset`: the group's auto.offset.reset, when it is known.
     """
     notes: list[str] = []
     now = group_snapshot(admin, group, topics, fallback_topic)
+    commits = {}
+    if commit_log is not None:
+        # After the snapshot: every commit up to the committed offsets read is in the log.
+        if not commit_log.refresh():
+            notes.append("the commit log (__consumer_offsets) was not read to its end in time")
+        commits = commit_log.of(group, [(p.topic, p.partition) for p in now.partitions])
     history: list[GroupSnapshot] = []
     if db is not None:
         shown = topics_of(now)
@@ -60,7 +73,7 @@ def collect(
     times: dict[tuple[str, int], float] = {}
     if reader is not None:
         times = reader.at(oldest_unread(now))
-    return build(now, history, times), notes
+    return build(now, history, times, commits, offset_reset=offset_reset), notes
 
 
 def group_snapshot(
@@ -77,7 +90,9 @@ def oldest_unread(snap: GroupSnapshot) -> dict[tuple[str, int], int]:
     """Per lagging partition, the offset of the first message the group has not read."""
     out = {}
     for p in snap.partitions:
-        first = max(p.committed if p.committed is not None else p.start, p.start)
+        if p.committed is None:
+            continue  # no position: nothing it "has not read yet"
+        first = max(p.committed, p.start)
         if first < p.end:
             out[(p.topic, p.partition)] = first
     return out
@@ -106,7 +121,8 @@ def render_text(report: GroupReport, notes: Sequence[str]) -> str:
         f"consumed/s {num(report.consumed_per_s, '.1f')}  (history samples: {report.samples})",
         "",
     ]
-    header = ("topic", "part", "start", "end", "committed", "lag", "time lag s", "status", "owner")
+    header: tuple[str, ...] = ("topic", "part", "start", "end", "committed", "lag", "time lag s")
+    header += ("status", "last commit", "member id", "client id@host")
     rows = [header]
     for p in report.partitions:
         owner = f"{p.client_id}@{p.host}" if p.client_id else "-"
@@ -120,6 +136,8 @@ def render_text(report: GroupReport, notes: Sequence[str]) -> str:
                 num(p.lag),
                 num(p.time_lag_s, ".1f"),
                 p.status,
+                "-" if p.last_commit_age_s is None else f"{age(p.last_commit_age_s)} ago",
+                p.member_id or "-",
                 owner,
             )
         )
@@ -130,6 +148,11 @@ def render_text(report: GroupReport, notes: Sequence[str]) -> str:
     lines += ["", "reasons:", *reasons]
     lines += [f"note: {n}" for n in notes]
     return "\n".join(lines)
+
+
+def own_offset_reset(settings: Settings, group: str) -> str | None:
+    """The auto.offset.reset of the project's own consumers, for their group; else unknown."""
+    return AUTO_OFFSET_RESET if group == settings.consumer_group else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     admin = admin_client(settings, **quiet)
     mongo = mongo_client(settings, serverSelectionTimeoutMS=2000)
     reader = MessageTimes(settings, **quiet)
+    commit_log = CommitLog(settings, [args.group], **quiet)
     try:
         report, notes = collect(
             admin,
@@ -152,12 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             args.topic,
             mongo[settings.mongodb_database],
             reader,
+            commit_log,
             fallback_topic=settings.checkin_topic,
+            offset_reset=own_offset_reset(settings, args.group),
         )
     except LagReadError as exc:
         print(f"lag: {exc}", file=sys.stderr)
         return 1
     finally:
+        commit_log.close()
         reader.close()
         mongo.close()
     if args.json:

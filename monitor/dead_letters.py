@@ -15,7 +15,7 @@ from confluent_kafka import TopicPartition
 
 from checkins import clients, wire
 from checkins.settings import Settings
-from checkins.wire import message_seconds
+from checkins.wire import coordinates, message_seconds
 
 PREVIEW_CHARS = 120
 
@@ -55,6 +55,11 @@ def preview(value: bytes | None, limit: int = PREVIEW_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _as_pairs(headers) -> list[tuple[str, bytes | None]]:
+    items = headers.items() if isinstance(headers, dict) else headers
+    return [(k, v.encode() if isinstance(v, str) else v) for k, v in items]
+
+
 def _text(value: bytes | None) -> str:
     return "" if value is None else value.decode("utf-8", errors="replace")
 
@@ -89,12 +94,14 @@ def latest(
             for msg in consumer.consume(num_messages=500, timeout=0.2):
                 if msg.error() is not None:
                     continue
+                where = coordinates(msg)
                 at = message_seconds(msg.timestamp())
+                headers = msg.headers() or []
                 letters.append(
-                    describe(msg.partition(), msg.offset(), at, msg.headers(), msg.value())
+                    describe(where.partition, where.offset, at, _as_pairs(headers), msg.value())
                 )
-                if msg.offset() >= wanted[msg.partition()][1] - 1:
-                    done.add(msg.partition())
+                if where.offset >= wanted[where.partition][1] - 1:
+                    done.add(where.partition)
     finally:
         consumer.close()
     letters.sort(key=lambda d: (d.at or 0.0, d.partition, d.offset), reverse=True)

@@ -1,7 +1,7 @@
 """The lag history: one document per group per sample in the `lag_samples` collection.
 
     {group, at: <BSON date>, state, members, assignor, totalLag,
-     partitions: [{topic, partition, start, end, committed, clientId, host}]}
+     partitions: [{topic, partition, start, end, committed, clientId, host, memberId}]}
 
 Kept for `RETENTION_SECONDS`: a TTL index on `at` where the server has them (MongoDB), and
 the sampler deletes older documents itself too, because FerretDB 1.x refuses TTL indexes.
@@ -16,7 +16,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from monitor.maths import offset_lag
+from monitor.maths import OffsetSample, total_lag
 from monitor.offsets import GroupSnapshot, PartitionOffsets
 
 COLLECTION = "lag_samples"
@@ -48,7 +48,9 @@ def to_document(snap: GroupSnapshot) -> dict:
         "state": snap.state,
         "members": snap.members,
         "assignor": snap.assignor,
-        "totalLag": sum(offset_lag(p.committed, p.start, p.end) for p in snap.partitions),
+        "totalLag": total_lag(
+            OffsetSample(snap.at, p.start, p.end, p.committed) for p in snap.partitions
+        ),
         "partitions": [
             {
                 "topic": p.topic,
@@ -58,6 +60,7 @@ def to_document(snap: GroupSnapshot) -> dict:
                 "committed": p.committed,
                 "clientId": p.client_id,
                 "host": p.host,
+                "memberId": p.member_id,
             }
             for p in snap.partitions
         ],
@@ -82,6 +85,7 @@ def from_document(doc: dict) -> GroupSnapshot:
                 committed=p.get("committed"),
                 client_id=p.get("clientId"),
                 host=p.get("host"),
+                member_id=p.get("memberId"),
             )
             for p in doc.get("partitions", [])
         ),

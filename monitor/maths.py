@@ -9,6 +9,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -21,19 +24,21 @@ class OffsetSample:
     committed: int | None
 
     @property
-    def lag(self) -> int:
+    def lag(self) -> int | None:
         return offset_lag(self.committed, self.start, self.end)
 
 
-def offset_lag(committed: int | None, start: int, end: int) -> int:
-    """Messages the group has still to read.
+def offset_lag(committed: int | None, start: int, end: int) -> int | None:
+    """Log end minus the committed offset, as Kafka's own `kafka-consumer-groups` counts it.
 
-    Without a commit the group would read from the log start (auto.offset.reset=earliest), so
-    everything still kept counts. A commit past the end (a truncated log) is no lag, not negative.
+    None without a commit: where the group would start depends on its auto.offset.reset, which
+    only the group knows (Kafka's tool prints "-"). A commit past the log end (a truncated or
+    recreated topic, a bad reset) is a negative lag, shown as such, never hidden as 0. `start`
+    is not used: a commit below the log start still counts from the commit, like Kafka's tool.
     """
     if committed is None or committed < 0:
-        return max(0, end - start)
-    return max(0, end - committed)
+        return None
+    return end - committed
 
 
 def interpolate_time(points: Sequence[tuple[int, float]], offset: int) -> float | None:
@@ -67,12 +72,15 @@ def _monotonic(points: Iterable[tuple[int, float]]) -> list[tuple[int, float]]:
     return kept
 
 
-def time_lag(now: float, lag: int, oldest_unread_at: float | None) -> float | None:
+def time_lag(now: float, lag: int | None, oldest_unread_at: float | None) -> float | None:
     """Seconds the group is behind: the age of the oldest message it has not read yet.
 
-    0 when there is no lag; None when the lag exists but its message's time is unknown.
+    0 when there is no lag; None when the lag is unknown (no commit) or impossible (negative),
+    or exists but its message's time is unknown.
     """
-    if lag <= 0:
+    if lag is None or lag < 0:
+        return None
+    if lag == 0:
         return 0.0
     if oldest_unread_at is None:
         return None
@@ -85,9 +93,7 @@ class Throughput:
     consumed_per_s: float | None
 
 
-def throughput(
-    earlier: Mapping[Hashable, OffsetSample], later: Mapping[Hashable, OffsetSample]
-) -> Throughput:
+def throughput(earlier: Mapping[K, OffsetSample], later: Mapping[K, OffsetSample]) -> Throughput:
     """Messages written and committed per second between two samples, by partition key.
 
     Partitions in only one of the samples are left out. A partition whose end or committed
@@ -119,7 +125,9 @@ def _delta(before: Sequence[int | None], after: Sequence[int | None]) -> int | N
 
 
 def total_lag(samples: Iterable[OffsetSample]) -> int:
-    return sum(s.lag for s in samples)
+    """The sum of the partitions' lags that are known (a partition without a commit adds none),
+    as the sum of the LAG column of Kafka's tool."""
+    return sum(lag for s in samples if (lag := s.lag) is not None)
 
 
 def worst(values: Iterable[float | None]) -> float | None:

@@ -27,7 +27,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from checkins import clients
 from checkins.clients import KafkaAdmin
 from checkins.settings import Settings
-from checkins.wire import message_seconds
+from checkins.wire import coordinates, message_seconds
 from monitor.maths import offset_lag
 
 TIMEOUT = 10.0
@@ -57,6 +57,7 @@ class PartitionOffsets:
     committed: int | None
     client_id: str | None = None  # the member that owns it now, if any
     host: str | None = None
+    member_id: str | None = None  # changes each time a member joins again
 
 
 @dataclass(frozen=True)
@@ -192,11 +193,12 @@ def snapshot(
 ) -> GroupSnapshot:
     """One group's offsets and members, for `topics` (default: every topic it touches)."""
     description = _describe(admin, [group], timeout).get(group)
-    owners: dict[tuple[str, int], tuple[str, str]] = {}
+    owners: dict[tuple[str, int], tuple[str, str, str]] = {}
     if description is not None:
         for member in description.members:
             for tp in member.assignment.topic_partitions if member.assignment else []:
-                owners[(tp.topic, tp.partition)] = (member.client_id, member.host)
+                owner = (member.client_id, member.host, member.member_id)
+                owners[(tp.topic, tp.partition)] = owner
     metadata = _metadata(admin, timeout)
     # Committed offsets are read per partition: without `topics`, every topic's (but Kafka's
     # own "__" topics) is asked, and those with an offset are the group's.
@@ -219,7 +221,7 @@ def snapshot(
     rows = []
     for tp in partitions:
         key = (tp.topic, tp.partition)
-        client_id, host = owners.get(key, (None, None))
+        client_id, host, member_id = owners.get(key, (None, None, None))
         rows.append(
             PartitionOffsets(
                 topic=tp.topic,
@@ -229,6 +231,7 @@ def snapshot(
                 committed=committed.get(key),
                 client_id=client_id,
                 host=host,
+                member_id=member_id,
             )
         )
     if description is None:
@@ -310,11 +313,12 @@ class MessageTimes:
         try:
             while len(found) < len(offsets) and time.monotonic() < deadline:
                 for msg in self._consumer.consume(num_messages=500, timeout=0.2):
-                    key = (msg.topic(), msg.partition())
-                    if msg.error() is not None or key in found:
+                    if msg.error() is not None:
                         continue
+                    where = coordinates(msg)
+                    key = (where.topic, where.partition)
                     at = message_seconds(msg.timestamp())
-                    if at is not None:
+                    if at is not None and key not in found:
                         found[key] = at
         finally:
             self._consumer.unassign()
@@ -343,9 +347,11 @@ def list_topic_names(admin: AdminClient, timeout: float = TIMEOUT) -> list[str]:
 
 
 def group_lag(admin: AdminClient, group: str, topic: str, timeout: float = TIMEOUT) -> int:
-    """The group's total lag on `topic`, as the lag page and CLI count it."""
+    """The group's total lag on `topic`, as the lag page, the CLI and Kafka's own tool count it:
+    partitions the group never committed add nothing."""
     snap = snapshot(admin, group, [topic], timeout)
-    return sum(offset_lag(p.committed, p.start, p.end) for p in snap.partitions)
+    lags = (offset_lag(p.committed, p.start, p.end) for p in snap.partitions)
+    return sum(lag for lag in lags if lag is not None)
 
 
 def topic_size(admin: AdminClient, topic: str, timeout: float = TIMEOUT) -> int:

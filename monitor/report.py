@@ -1,17 +1,20 @@
 """What the lag page and `python -m dashboard.lag` show, built from offsets and history. Pure.
 
-Input: the group's snapshot now, its earlier snapshots (the sampler's history) and, where
-known, the timestamps of the oldest unread messages. Output: one `GroupReport` with per
-partition offsets, lag, time lag and Burrow-style status, and group totals.
+Input: the group's snapshot now, its earlier snapshots (the sampler's history), its commits
+(from `__consumer_offsets`, `monitor.commits`) and, where known, the timestamps of the oldest
+unread messages. Output: one `GroupReport` with per partition offsets, lag (as Kafka's own
+tool counts it: none without a commit, negative past the log end), time lag and status by
+Burrow's rules, and group totals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 from monitor import burrow
+from monitor.burrow import Commit
 from monitor.maths import (
     OffsetSample,
     interpolate_time,
@@ -22,7 +25,6 @@ from monitor.maths import (
 )
 from monitor.offsets import GroupSnapshot, PartitionOffsets
 
-STATUS_WINDOW_SECONDS = 120.0
 RATE_WINDOW_SECONDS = 60.0
 
 Key = tuple[str, int]
@@ -34,16 +36,20 @@ class PartitionReport:
     partition: int
     start: int
     end: int
-    committed: int | None
-    lag: int
+    committed: int | None  # None: never committed
+    lag: int | None  # log end - committed; None without a commit; negative past the log end
     time_lag_s: float | None
     # "message" (its timestamp), "history" (interpolated), "history, at least" or "" (none)
     time_lag_source: str
     status: str
     colour: str
     reason: str
+    member_id: str | None
     client_id: str | None
     host: str | None
+    last_commit_at: str | None  # ISO-8601 UTC, the broker's time of the last commit seen
+    last_commit_age_s: float | None
+    commits: int  # commits in the status window (Burrow's last `intervals`)
 
 
 @dataclass(frozen=True)
@@ -53,10 +59,10 @@ class GroupReport:
     state: str
     members: int
     assignor: str
-    status: str
+    status: str  # Burrow's group status: OK, WARN, ERR; NOTFOUND without any commit
     colour: str
     reason: str
-    total_lag: int
+    total_lag: int  # the sum of the known partition lags
     worst_time_lag_s: float | None
     produced_per_s: float | None
     consumed_per_s: float | None
@@ -84,12 +90,14 @@ def build(
     now: GroupSnapshot,
     history: Sequence[GroupSnapshot] = (),
     message_times: Mapping[Key, float] | None = None,
+    commits: Mapping[Key, Sequence[Commit]] | None = None,
     *,
-    status_window: float = STATUS_WINDOW_SECONDS,
+    offset_reset: str | None = None,
     rate_window: float = RATE_WINDOW_SECONDS,
-    stall_seconds: float = burrow.DEFAULT_STALL_SECONDS,
 ) -> GroupReport:
+    """`offset_reset`: the group's auto.offset.reset when known (the project's own group)."""
     message_times = message_times or {}
+    commits = commits or {}
     earlier = sorted((s for s in history if s.at < now.at), key=lambda s: s.at)
     by_partition = series([*earlier, now])
     rows: list[PartitionReport] = []
@@ -97,14 +105,21 @@ def build(
     for row in now.partitions:
         key = (row.topic, row.partition)
         samples = by_partition[key]
-        verdict = burrow.evaluate_partition(
-            burrow.window(samples, now.at, status_window),
-            owned=row.client_id is not None,
-            stall_seconds=stall_seconds,
+        window = [replace(c, lag=lag_when(c, samples)) for c in commits.get(key, ())]
+        window = sorted(window, key=lambda c: c.at)[-burrow.INTERVALS :]
+        verdict = burrow.judge(
+            start=row.start,
+            end=row.end,
+            committed=row.committed,
+            commits=window,
+            now=now.at,
+            broker_ends=[s.end for s in samples[-burrow.INTERVALS :]],
+            offset_reset=offset_reset,
         )
         lag = sample_of(row, now.at).lag
         seconds, source = _time_lag(now.at, lag, row, samples, message_times.get(key))
         verdicts[f"{row.topic}[{row.partition}]"] = verdict
+        last = window[-1] if window and row.committed is not None else None
         rows.append(
             PartitionReport(
                 topic=row.topic,
@@ -118,15 +133,19 @@ def build(
                 status=verdict.status.value,
                 colour=verdict.colour,
                 reason=verdict.reason,
+                member_id=row.member_id,
                 client_id=row.client_id,
                 host=row.host,
+                last_commit_at=None if last is None else _iso(last.at, "milliseconds"),
+                last_commit_age_s=None if last is None else max(0.0, now.at - last.at),
+                commits=len(window) if row.committed is not None else 0,
             )
         )
     group = burrow.evaluate_group(verdicts)
     rates = _rates(now, earlier, rate_window)
     return GroupReport(
         group=now.group,
-        at=datetime.fromtimestamp(now.at, UTC).isoformat(timespec="seconds"),
+        at=_iso(now.at, "seconds"),
         state=now.state,
         members=now.members,
         assignor=now.assignor,
@@ -142,19 +161,33 @@ def build(
     )
 
 
+def _iso(at: float, timespec: str) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec=timespec)
+
+
+def lag_when(commit: Commit, samples: Sequence[OffsetSample]) -> int:
+    """The lag a commit left, as Burrow stores it: the log end last seen before the commit
+    minus its offset, 0 if negative. A commit older than the samples uses the oldest one."""
+    before = [s for s in samples if s.at <= commit.at]
+    seen = before[-1] if before else min(samples, key=lambda s: s.at)
+    return max(0, seen.end - commit.offset)
+
+
 def _time_lag(
     now: float,
-    lag: int,
+    lag: int | None,
     row: PartitionOffsets,
     samples: Sequence[OffsetSample],
     message_at: float | None,
 ) -> tuple[float | None, str]:
     """The message's own timestamp when it was read; else interpolated from the history."""
-    if lag <= 0:
+    if lag is None or lag < 0 or row.committed is None:
+        return None, ""  # no position, or an impossible one: no age to tell
+    if lag == 0:
         return 0.0, ""
     if message_at is not None:
         return time_lag(now, lag, message_at), "message"
-    oldest_unread = max(row.committed if row.committed is not None else row.start, row.start)
+    oldest_unread = max(row.committed, row.start)
     points = [(s.end, s.at) for s in samples]
     at = interpolate_time(points, oldest_unread)
     if at is None:
@@ -187,6 +220,8 @@ def trend(snapshots: Sequence[GroupSnapshot]) -> list[dict]:
         total = 0
         for r in snap.partitions:
             lag = sample_of(r, snap.at).lag
+            if lag is None:
+                continue  # never committed: no lag to draw
             total += lag
             rows.append({"at": moment, "series": f"{r.topic}[{r.partition}]", "lag": lag})
         rows.append({"at": moment, "series": "total", "lag": total})

@@ -5,7 +5,7 @@ configured group, even before it exists) and stores them in MongoDB (`lag_sample
 `monitor.history`), so the lag page has a trend and a Burrow window the moment it opens.
 `python -m stack up/run` starts it as the `lag-sampler` service.
 
-It also recounts the orders by status in a thread of its own (`dashboard.order_stats`), so the
+It also recounts the orders by status in a thread of its own (`readmodels.stats`), so the
 overview reads one small document instead of scanning `orders`.
 """
 

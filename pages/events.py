@@ -8,7 +8,6 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from dashboard import clients, eventlog
-from dashboard.entry import through_entry
 from dashboard.filters import (
     WINDOWS,
     Filters,
@@ -19,8 +18,6 @@ from dashboard.filters import (
 )
 from dashboard.formatting import store_problem
 from readmodels import orders, technicians, timeline
-
-through_entry()
 
 PAGE_SIZE = 200
 CSV_CAP = 50_000

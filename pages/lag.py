@@ -7,15 +7,14 @@ from pymongo.errors import PyMongoError
 
 from checkins.settings import Settings
 from dashboard import clients, lag_view
-from dashboard.entry import through_entry
 from monitor import dead_letters, offsets
 from monitor import history as lag_history
-from monitor.cli import collect, group_snapshot, restrict
+from monitor.cli import collect, group_snapshot, own_offset_reset, restrict
+from monitor.commits import CommitLog
 from monitor.report import build, trend
 
 REFRESH_S = 5
 MAX_GROUPS = 20
-through_entry()
 settings = clients.settings()
 admin = clients.kafka_admin(settings)
 db = clients.database(settings)
@@ -24,6 +23,12 @@ db = clients.database(settings)
 @st.cache_resource(show_spinner=False)
 def _reader(bootstrap: str) -> offsets.MessageTimes:
     return offsets.MessageTimes(settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _commit_log(bootstrap: str) -> CommitLog:
+    """Every group's commits (__consumer_offsets), tailed by one consumer for all sessions."""
+    return CommitLog(settings)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -68,7 +73,9 @@ def lag_panel() -> None:
             topics or None,
             db,
             _reader(settings.bootstrap_servers),
+            _commit_log(settings.bootstrap_servers),
             fallback_topic=settings.checkin_topic,
+            offset_reset=own_offset_reset(settings, group),
         )
     except offsets.LagReadError as exc:
         st.error(f"Kafka did not answer: {exc}. Retrying every {REFRESH_S} s.")
@@ -112,18 +119,23 @@ def lag_panel() -> None:
 def groups_table() -> None:
     st.subheader("Groups" if any_group else "Groups on the check-in topics")
     reports = []
+    commit_log = _commit_log(settings.bootstrap_servers)  # refreshed by lag_panel's collect
     for name in options[:MAX_GROUPS]:  # the configured group first, even before it commits
+        reset = own_offset_reset(settings, name)
         try:
             history = lag_history.recent(db, name, 300)
         except PyMongoError:
             history = []
         if history:  # the sampler's latest: no Kafka call per group per refresh
-            reports.append(build(history[-1], history[:-1]))
+            reports.append(
+                build(history[-1], history[:-1], None, commit_log.of(name), offset_reset=reset)
+            )
             continue
         try:  # not sampled (no sampler running): read it now
-            reports.append(build(group_snapshot(admin, name, None, settings.checkin_topic)))
+            now = group_snapshot(admin, name, None, settings.checkin_topic)
         except offsets.LagReadError:
             continue
+        reports.append(build(now, (), None, commit_log.of(name), offset_reset=reset))
     if reports:
         frame = lag_view.groups_frame(reports)
         st.dataframe(

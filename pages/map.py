@@ -10,7 +10,6 @@ from pymongo.errors import PyMongoError
 from checkins.event import zone
 from dashboard import clients
 from dashboard import map_layers as ml
-from dashboard.entry import through_entry
 from dashboard.filters import (
     DATE_RANGE,
     WINDOWS,
@@ -25,8 +24,6 @@ from dashboard.filters import (
 from dashboard.formatting import local_time, markdown_literal, store_problem
 from dashboard.page_state import remember, remembered, seed_widget
 from readmodels import orders, technicians, timeline
-
-through_entry()
 
 INTERVALS = {"2 s": 2, "5 s": 5, "10 s": 10, "30 s": 30, "60 s": 60}
 settings = clients.settings()

@@ -8,13 +8,10 @@ import streamlit as st
 from pymongo.errors import PyMongoError
 
 from dashboard import clients
-from dashboard.entry import through_entry
 from dashboard.formatting import local_time, store_problem
 from dashboard.overview import count_since, counts_frame, per_minute
 from monitor import offsets
 from readmodels import events, orders, store, technicians, timeline
-
-through_entry()
 
 settings = clients.settings()
 tz = settings.checkin_timezone

@@ -6,9 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import clients, publish_view
-from dashboard.entry import through_entry
 
-through_entry()
 settings = clients.settings()
 
 st.title("Publish demo events")

@@ -118,7 +118,7 @@ def staff_counts(db: Database, staff: set[str]) -> dict[str, int]:
     a scan per technician, minutes at 50,000 events."""
     if not staff:
         return {}
-    pipeline = [
+    pipeline: list[dict[str, Any]] = [
         {"$match": {"staffCode": {"$in": sorted(staff)}}},
         {"$group": {"_id": "$staffCode", "n": {"$sum": 1}}},
     ]

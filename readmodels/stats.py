@@ -77,8 +77,8 @@ def counts_of(doc: Mapping[str, Any]) -> dict[str, int]:
 
 def count_orders_by_status(db: Database, time_limit_ms: int | None = None) -> dict[str, int]:
     """The aggregate itself (a scan of `orders` on the local store)."""
-    pipeline = [{"$group": {"_id": "$jobStatus", "n": {"$sum": 1}}}]
-    options = {"maxTimeMS": time_limit_ms} if time_limit_ms else {}
+    pipeline: list[dict[str, Any]] = [{"$group": {"_id": "$jobStatus", "n": {"$sum": 1}}}]
+    options: dict[str, Any] = {"maxTimeMS": time_limit_ms} if time_limit_ms else {}
     return {str(d["_id"]): d["n"] for d in db.orders.aggregate(pipeline, **options)}
 
 

@@ -40,7 +40,7 @@ LOOKUP_THREADS = 4  # `_id` lookups in flight at once (reads; writes stay one at
 TIME_LIMIT_MS: int | None = 20_000
 
 
-def time_limit() -> dict[str, int]:
+def time_limit() -> dict[str, Any]:
     return {"maxTimeMS": TIME_LIMIT_MS} if TIME_LIMIT_MS else {}
 
 
@@ -124,7 +124,10 @@ def capped_find(
 
 
 def group_count(db: Database, collection: str, field: str) -> dict[str, int]:
-    pipeline = [{"$group": {"_id": f"${field}", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}]
+    pipeline: list[dict[str, Any]] = [
+        {"$group": {"_id": f"${field}", "n": {"$sum": 1}}},
+        {"$sort": {"n": -1}},
+    ]
     return {str(d["_id"]): d["n"] for d in db[collection].aggregate(pipeline, **time_limit())}
 
 
@@ -133,7 +136,8 @@ def collection_count(db: Database, collection: str) -> int:
     (whose `collStats` command runs ANALYZE first, locking writers out, and whose `count`
     decodes every document: seconds at a million). One row per shard, summed."""
     try:
-        rows = db[collection].aggregate([{"$collStats": {"count": {}}}], **time_limit())
+        stage: dict[str, Any] = {"$collStats": {"count": {}}}
+        rows = db[collection].aggregate([stage], **time_limit())
         return int(sum(row.get("count", 0) for row in rows))
     except (OperationFailure, TypeError, ValueError):
         return db[collection].estimated_document_count()

@@ -43,6 +43,12 @@ class Progress:
                 self.failed += 1
                 self.last_error = str(err)
 
+    def unacknowledged(self, count: int) -> None:
+        """`count` check-ins got no acknowledgement before the flush gave up."""
+        with self._lock:
+            self.failed += count
+            self.last_error = f"{count} check-ins not acknowledged in time"
+
     @property
     def fraction(self) -> float:
         return min(1.0, self.sent / self.total) if self.total else 1.0
@@ -119,9 +125,7 @@ def run(
     finally:
         unacked = producer.flush(flush_timeout)
         if unacked:
-            with progress._lock:
-                progress.failed += unacked
-                progress.last_error = f"{unacked} check-ins not acknowledged in time"
+            progress.unacknowledged(unacked)
     return progress
 
 

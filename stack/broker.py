@@ -37,6 +37,8 @@ def server_properties(settings: Settings, data_dir: Path) -> str:
             "share.coordinator.state.topic.replication.factor=1",
             "share.coordinator.state.topic.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
+            # Topics exist because the stack (or a test) created them, never by a typo.
+            "auto.create.topics.enable=false",
             "",
         ]
     )

@@ -123,10 +123,13 @@ def api(settings: Settings, stack: StackDir) -> Service:
     )
 
 
+DASHBOARD_ENTRY = "dashboard/app.py"  # relative to the project root, where it runs
+
+
 def dashboard_command(port: int) -> list[str]:
     """How the dashboard is served: by the stack, and by the tests that drive it in a browser."""
     return python_module(
-        "streamlit", "run", "streamlit_app.py",
+        "streamlit", "run", DASHBOARD_ENTRY,
         "--server.address", LOCAL_HOST,
         "--server.port", str(port),
         "--server.headless", "true",
@@ -139,7 +142,7 @@ def dashboard(settings: Settings, stack: StackDir) -> Service:
     return Service(
         name="dashboard",
         address=address,
-        signature="streamlit_app.py",
+        signature=DASHBOARD_ENTRY,
         command=lambda: dashboard_command(settings.dashboard_port),
         ready=lambda: http_answers(f"{address}/_stcore/health"),
         ports=(settings.dashboard_port,),

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from checkins.settings import Settings
 from stack.paths import ROOT
-from stack.services import http_answers
+from stack.services import dashboard_command, http_answers
 from tests.browser import launch_chromium
 from tests.subprocesses import env_for, free_port, halt, spawn
 from tests.waiting import wait_for
@@ -40,9 +40,7 @@ def app(isolated: Settings) -> Iterator[tuple[str, Settings]]:
     )
     port = free_port()
     log = ARTIFACTS / "e2e-publish-streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"]
-    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command = dashboard_command(port)
     url = f"http://127.0.0.1:{port}"
     dashboard = spawn(command, env, log)
     try:

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, sync_playwright
 from checkins.clients import kafka_config
 from checkins.settings import Settings
 from stack.paths import ROOT
-from stack.services import http_answers
+from stack.services import dashboard_command, http_answers
 from tests.browser import launch_chromium
 from tests.conftest import unique
 from tests.integration.api_server import free_port, settings_env
@@ -78,11 +78,9 @@ def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
 
 @contextmanager
 def streamlit_app(env: dict[str, str], log: Path) -> Iterator[str]:
-    """`streamlit run streamlit_app.py` on a free loopback port; yields its URL."""
+    """The dashboard (`dashboard_command`) on a free loopback port; yields its URL."""
     port = free_port()
-    args = ["-m", "streamlit", "run", "streamlit_app.py", "--server.address", "127.0.0.1"]
-    args += ["--server.port", str(port), "--server.headless", "true"]
-    args += ["--browser.gatherUsageStats", "false"]
+    args = dashboard_command(port)[1:]  # `running` adds the interpreter
     url = f"http://127.0.0.1:{port}"
     with running(args, env, log) as proc:
         wait_for(

@@ -329,7 +329,8 @@ class LagWatch:
 
 
 def group_lag(reader: Consumer, topic: str, timeout: float = 3.0) -> int:
-    """Total lag of `reader`'s group on `topic`: end offsets minus committed offsets."""
+    """Total lag of `reader`'s group on `topic`: end offsets minus committed offsets, over the
+    partitions it committed (as the lag monitor and Kafka's own tool count it)."""
     partitions = reader.list_topics(topic, timeout=timeout).topics[topic].partitions
     tps = [TopicPartition(topic, p) for p in partitions]
     committed = {tp.partition: tp.offset for tp in reader.committed(tps, timeout=timeout)}
@@ -338,7 +339,8 @@ def group_lag(reader: Consumer, topic: str, timeout: float = 3.0) -> int:
         starts[tp.partition], ends[tp.partition] = reader.get_watermark_offsets(
             tp, timeout=timeout, cached=False
         )
-    return sum(offset_lag(committed[p], starts[p], ends[p]) for p in ends)
+    lags = (offset_lag(committed[p], starts[p], ends[p]) for p in ends)
+    return sum(lag for lag in lags if lag is not None)
 
 
 def stored_count(db: Database) -> int:

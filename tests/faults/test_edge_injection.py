@@ -41,10 +41,11 @@ from dashboard.filters import (
 )
 from readmodels import technicians, timeline
 from stack.paths import ROOT
+from stack.services import DASHBOARD_ENTRY
 from tests.faults.edge_support import child_env, end_offsets, running
 from tests.waiting import wait_for
 
-APP = str(ROOT / "streamlit_app.py")
+APP = str(ROOT / DASHBOARD_ENTRY)
 TZ = "Asia/Bangkok"
 OUR_OPERATORS = {"$gte", "$lt", "$in", "$regex", "$options", "$or"}
 # (staffCode, orderNo, internetNo, jobStatus): each text below is literally in one row only.
@@ -271,7 +272,7 @@ def open_page(page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     if page != "pages/map.py":
-        at.switch_page(page).run()
+        at.switch_page(f"../{page}").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

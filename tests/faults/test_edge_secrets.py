@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 from checkins.event import SAMPLE
 from checkins.settings import Settings, get_settings
 from stack.paths import ROOT
+from stack.services import DASHBOARD_ENTRY
 from tests.faults.edge_support import (
     child_env,
     chromium_page,
@@ -32,7 +33,7 @@ from tests.faults.edge_support import (
 from tests.integration.api_server import free_port, own_topics
 from tests.waiting import wait_for
 
-APP = str(ROOT / "streamlit_app.py")
+APP = str(ROOT / DASHBOARD_ENTRY)
 PAGES = ["pages/map.py", "pages/overview.py", "pages/events.py", "pages/lag.py", "pages/publish.py"]
 MARK = uuid.uuid4().hex[:12]  # each secret holds it, so an encoded or cut copy is found too
 SECRETS = {
@@ -202,7 +203,7 @@ def test_dashboard_pages_show_no_secret_apptest(secret_dashboard):
         at = AppTest.from_file(APP, default_timeout=90)
         at.run()
         if page != "pages/map.py":
-            at.switch_page(page).run()
+            at.switch_page(f"../{page}").run()
         if page == "pages/publish.py":  # a publish that fails: its error is shown
             at.button(key="pub_send_sample").click().run()
             assert any("Not published" in e.value for e in at.error), everything_shown(at)

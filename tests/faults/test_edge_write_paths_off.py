@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from checkins.event import SAMPLE
 from checkins.settings import Settings, get_settings
 from stack.paths import ROOT
+from stack.services import DASHBOARD_ENTRY
 from tests.faults.edge_support import (
     child_env,
     chromium_page,
@@ -123,9 +124,9 @@ def switched_off(topics, monkeypatch) -> Iterator[None]:
 
 def test_the_publish_page_has_nothing_to_press(topics, switched_off):
     before = offsets(topics)
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / DASHBOARD_ENTRY), default_timeout=60)
     at.run()
-    at.switch_page("pages/publish.py").run()
+    at.switch_page("../pages/publish.py").run()
     assert not at.exception
     assert any("switched off" in i.value for i in at.info)
     assert not at.button and not at.get("form") and not at.text_area and not at.text_input

@@ -10,20 +10,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import streamlit as st
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
+from pymongo import MongoClient, monitoring
+from pymongo.errors import ExecutionTimeout
 from streamlit.testing.v1 import AppTest
 
 from checkins.clients import kafka_config
 from checkins.event import zone
 from checkins.settings import Settings, get_settings
 from dashboard import map_layers as ml
-from dashboard import queries
 from dashboard.formatting import local_time
-from readmodels import stats, timeline
+from readmodels import stats, store, technicians, timeline
 from stack.paths import ROOT
+from stack.services import DASHBOARD_ENTRY
 from tests.readmodels import checkin, spread, write_checkins
 
-APP = str(ROOT / "streamlit_app.py")
+APP = str(ROOT / DASHBOARD_ENTRY)
 PAGES = ["pages/map.py", "pages/overview.py", "pages/events.py"]
 
 
@@ -45,7 +47,7 @@ def open_page(page: str = "pages/map.py") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     if page != "pages/map.py":
-        at.switch_page(page).run()
+        at.switch_page(f"../{page}").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -57,6 +59,23 @@ def deck(at: AppTest) -> dict:
 
 def points(at: AppTest) -> list[dict]:
     return deck(at)["layers"][0]["data"]
+
+
+class CommandLog(monitoring.CommandListener):
+    """The `maxTimeMS` of each find/aggregate/count command a client sent."""
+
+    def __init__(self) -> None:
+        self.limits: dict[str, object] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name in ("find", "aggregate", "count"):
+            self.limits[event.command_name] = event.command.get("maxTimeMS")
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
 
 
 def text(at: AppTest) -> str:
@@ -74,11 +93,15 @@ def test_every_page_renders_on_an_empty_store(board, page):
         assert "0 technicians on the map" in text(at)
 
 
-def test_every_page_renders_on_a_populated_store(board):
+def test_every_page_shows_the_stored_checkins(board):
     _, db = board
     write_checkins(db, spread(12, now=datetime.now(UTC)))
-    for page in PAGES:
-        open_page(page)
+    at = open_page("pages/map.py")
+    assert len(points(at)) == 12 and "12 technicians on the map" in text(at)
+    at = open_page("pages/overview.py")
+    assert {m.label: m.value for m in at.metric}["Events stored"] == "12"
+    at = open_page("pages/events.py")
+    assert len(at.dataframe[0].value) == 12
 
 
 def test_map_shows_each_technicians_latest_position_with_escaped_tooltips(board):
@@ -173,7 +196,7 @@ def test_refresh_keeps_the_view_counts_arrivals_and_a_filter_change_moves_the_vi
 def test_the_page_says_when_it_capped_the_points(board, monkeypatch):
     _, db = board
     write_checkins(db, spread(8, now=datetime.now(UTC)))
-    monkeypatch.setattr(queries, "TECHNICIAN_CAP", 5)
+    monkeypatch.setattr(technicians, "TECHNICIAN_CAP", 5)
     at = open_page()
     assert len(points(at)) == 5
     assert "Showing only the newest 5 matching technicians" in text(at)
@@ -185,7 +208,7 @@ def test_all_checkins_layer_caps_its_points_newest_first_and_says_so(board, monk
     write_checkins(
         db, [checkin("s1", at=now - timedelta(minutes=m), order=f"o{m}") for m in range(8)]
     )
-    monkeypatch.setattr(queries, "POINT_CAP", 5)
+    monkeypatch.setattr(timeline, "POINT_CAP", 5)
     at = open_page()
     at.sidebar.radio(key="map_layer_choice").set_value(ml.ALL_CHECKINS).run()
     assert sorted(p["orderNo"] for p in points(at)) == ["o0", "o1", "o2", "o3", "o4"]
@@ -247,6 +270,19 @@ def test_overview_shows_the_figures_lag_and_dlq(board):
     events = spread(4, now=now, minutes_apart=2)  # 0, 2, 4, 6 min ago
     events.append(checkin("old", at=now - timedelta(hours=3), status="completed"))
     write_checkins(db, events)
+    # The group has a position (offset 0) on every partition: lag counts from commits only,
+    # as Kafka's own kafka-consumer-groups counts it.
+    committer = Consumer(kafka_config(settings, **{"group.id": settings.consumer_group}))
+    try:
+        committer.commit(
+            offsets=[
+                TopicPartition(settings.checkin_topic, p, 0)
+                for p in range(settings.checkin_partitions)
+            ],
+            asynchronous=False,
+        )
+    finally:
+        committer.close()
     producer = Producer(kafka_config(settings))
     for i in range(3):
         producer.produce(settings.checkin_topic, value=b'{"A":"B"}', key=str(i).encode())
@@ -300,7 +336,7 @@ def test_pages_say_what_is_unreachable_and_do_not_crash(monkeypatch, isolated):
         assert "Unreachable: Kafka and MongoDB" in text(at)
         assert {m.label: m.value for m in at.metric}["MongoDB"] == "UNREACHABLE"
         for page in ("pages/map.py", "pages/events.py"):
-            at.switch_page(page).run()
+            at.switch_page(f"../{page}").run()
             assert not at.exception
             assert "MongoDB is unreachable" in text(at)
     finally:
@@ -333,8 +369,8 @@ def test_filters_survive_a_visit_to_another_page(board):
     write_checkins(db, spread(6, now=datetime.now(UTC)))
     at = open_page()
     at.sidebar.text_input(key="map_staff").set_value("tech00").run()
-    at.switch_page("pages/events.py").run()
-    at.switch_page("pages/map.py").run()
+    at.switch_page("../pages/events.py").run()
+    at.switch_page("../pages/map.py").run()
     assert at.sidebar.text_input(key="map_staff").value == "tech00"
 
 
@@ -418,11 +454,36 @@ def test_event_log_says_when_its_read_stopped_before_the_older_checkins(board, m
     assert "The CSV holds the newest 4 matching rows" in text(at)
 
 
+def over_time_limit(*_args, **_kwargs):
+    """What pymongo raises when the store stops a query at its `maxTimeMS`."""
+    raise ExecutionTimeout("operation exceeded time limit", 50)
+
+
+def test_dashboard_queries_carry_the_time_limit(board):
+    """Every scan the dashboard may run is bounded on the server (maxTimeMS), so a slow store
+    makes a page say "took too long" instead of piling up refreshes."""
+    settings, db = board
+    write_checkins(db, spread(3, now=datetime.now(UTC)))
+    seen = CommandLog()
+    client = MongoClient(settings.mongo_uri, tz_aware=True, event_listeners=[seen])
+    try:
+        watched = client[settings.mongodb_database]
+        technicians.latest_positions(watched, {})
+        technicians.active_since(watched, datetime.now(UTC) - timedelta(hours=1))
+        technicians.status_breakdown(watched)
+    finally:
+        client.close()
+    assert seen.limits == {
+        "find": store.TIME_LIMIT_MS,
+        "aggregate": store.TIME_LIMIT_MS,
+    }
+
+
 def test_a_query_over_its_time_limit_is_named_and_the_window_views_do_not_scan(board, monkeypatch):
     _, db = board
     now = datetime.now(UTC)
     write_checkins(db, [checkin(f"s{i}", at=now - timedelta(seconds=i)) for i in range(3000)])
-    monkeypatch.setattr(queries, "TIME_LIMIT_MS", 1)  # reading 3,000 technicians takes longer
+    monkeypatch.setattr(technicians, "latest_positions", over_time_limit)
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     assert not at.exception
@@ -432,7 +493,7 @@ def test_a_query_over_its_time_limit_is_named_and_the_window_views_do_not_scan(b
     at.sidebar.radio(key="map_layer_choice").set_value(ml.ALL_CHECKINS).run()
     assert len(points(at)) == 3000
     assert "took too long" not in text(at)
-    at.switch_page("pages/events.py").run()
+    at.switch_page("../pages/events.py").run()
     assert not at.exception
     assert list(at.dataframe[0].value["staffCode"][:3]) == ["s0", "s1", "s2"]
     assert "took too long" not in text(at)
@@ -446,7 +507,7 @@ def test_overview_counts_recent_checkins_from_the_timeline_when_a_scan_is_too_sl
     recent = [checkin(f"r{i}", at=now - timedelta(seconds=30)) for i in range(1000)]
     old = [checkin(f"o{i}", at=now - timedelta(hours=2)) for i in range(2000)]
     write_checkins(db, recent + old)
-    monkeypatch.setattr(queries, "TIME_LIMIT_MS", 1)  # counting 3,000 technicians takes longer
+    monkeypatch.setattr(technicians, "active_since", over_time_limit)
     at = open_page("pages/overview.py")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Check-ins, last 5 min"] == "1,000"

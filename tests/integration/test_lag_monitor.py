@@ -16,15 +16,17 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from streamlit.testing.v1 import AppTest
 
+from checkins import wire
 from checkins.clients import kafka_config
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings, get_settings
 from monitor import dead_letters, offsets
 from stack.paths import ROOT
+from stack.services import DASHBOARD_ENTRY
 from tests.waiting import wait_for
 
-APP = str(ROOT / "streamlit_app.py")
+APP = str(ROOT / DASHBOARD_ENTRY)
 
 
 def env_for(settings: Settings, **extra: str) -> dict[str, str]:
@@ -102,7 +104,7 @@ def page_settings(isolated, monkeypatch) -> Iterator[Settings]:
 def open_lag_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("pages/lag.py").run()
+    at.switch_page("../pages/lag.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -123,44 +125,76 @@ def produce(settings: Settings, count: int) -> None:
     assert producer.flush(60) == 0
 
 
-def test_stopped_consumers_show_lag_and_non_ok_status_until_they_catch_up(page_settings, tmp_path):
+def commit_everywhere(settings: Settings, offset: int) -> None:
+    """Commit `offset` on every partition of the check-in topic for the group, as an operator's
+    reset with kafka-consumer-groups would (the group must be empty)."""
+    admin = offsets.admin_client(settings)
+    parts = offsets.topic_partitions(admin, settings.checkin_topic)
+    committer = Consumer(kafka_config(settings, **{"group.id": settings.consumer_group}))
+    try:
+        committer.commit(
+            offsets=[TopicPartition(settings.checkin_topic, p, offset) for p in parts],
+            asynchronous=False,
+        )
+    finally:
+        committer.close()
+
+
+def test_stopped_consumers_show_lag_and_stop_until_they_catch_up(page_settings, tmp_path):
     settings = page_settings
     log = tmp_path / "consumers.log"
+    produce(settings, 120)  # something to commit on every partition
     with running_consumers(settings, log):
-        caught_up = lag_json(settings)
-        assert caught_up["total_lag"] == 0 and caught_up["status"] == "OK"
+        caught_up = wait_for(
+            lambda: (
+                (r := lag_json(settings))["total_lag"] == 0
+                and all(p["committed"] is not None for p in r["partitions"])
+                and r
+            ),
+            60,
+            "the consumers to commit every partition",
+        )
+        assert caught_up["status"] == "OK"
         assert caught_up["state"] == "STABLE" and caught_up["assignor"]
-        owners = {p["client_id"] for p in caught_up["partitions"]}
-        assert len(owners) == 1 and owners.pop().startswith("checkin-consumer-")
+        owners = {(p["client_id"], p["member_id"]) for p in caught_up["partitions"]}
+        assert len(owners) == 1
+        client_id, member_id = owners.pop()
+        assert client_id.startswith("checkin-consumer-") and member_id
 
     produce(settings, 1000)
 
-    report = lag_json(settings)
+    # Burrow's STOP: no commit for longer than the commit window spans.
+    report = wait_for(
+        lambda: (r := lag_json(settings))["status"] == "ERR" and r, 30, "the group to be ERR"
+    )
     assert report["group"] == settings.consumer_group
     assert report["total_lag"] == 1000
     assert sum(p["lag"] for p in report["partitions"]) == 1000
     assert [p["partition"] for p in report["partitions"]] == list(range(6))
     assert all(p["topic"] == settings.checkin_topic for p in report["partitions"])
-    assert all(p["lag"] == p["end"] - (p["committed"] or 0) for p in report["partitions"])
-    assert report["status"] == "STOP" and report["members"] == 0
+    assert all(p["lag"] == p["end"] - p["committed"] for p in report["partitions"])
+    assert report["members"] == 0
+    assert all(p["member_id"] is None for p in report["partitions"])
     lagging = [p for p in report["partitions"] if p["lag"] > 0]
     assert lagging and all(p["status"] == "STOP" for p in lagging)
+    assert all("no commit for" in p["reason"] for p in lagging)
+    assert all(p["last_commit_age_s"] > 0 and p["last_commit_at"] for p in lagging)
     assert all(p["time_lag_s"] is not None and p["time_lag_s"] >= 0 for p in lagging)
     assert all(p["time_lag_source"] == "message" for p in lagging)
 
     text = lag_cli(settings)
     assert text.returncode == 0, text.stderr
-    assert "status STOP" in text.stdout and "total lag 1,000" in text.stdout
+    assert "status ERR" in text.stdout and "total lag 1,000" in text.stdout
 
     at = open_lag_page()
     assert metric(at, "Total lag") == "1,000"
-    assert ">STOP</span>" in badge(at)
+    assert ">ERR</span>" in badge(at) and "STOP" in badge(at)
     [table] = [d for d in at.dataframe if "committed" in d.value.columns]
     assert int(table.value["lag"].sum()) == 1000
     assert set(table.value["status"]) <= {"STOP", "OK"}
     [groups] = [d for d in at.dataframe if "total lag" in d.value.columns]
     row = groups.value.set_index("group").loc[settings.consumer_group]
-    assert (row["status"], row["total lag"], row["state"]) == ("STOP", 1000, "EMPTY")
+    assert (row["status"], row["total lag"], row["state"]) == ("ERR", 1000, "EMPTY")
 
     with running_consumers(settings, log):
         done = wait_for(
@@ -171,6 +205,17 @@ def test_stopped_consumers_show_lag_and_non_ok_status_until_they_catch_up(page_s
         at = open_lag_page()
         assert metric(at, "Total lag") == "0"
         assert ">OK</span>" in badge(at)
+
+
+def test_a_group_that_never_committed_has_no_lag_and_says_where_it_would_start(page_settings):
+    settings = page_settings
+    produce(settings, 60)
+    report = lag_json(settings)
+    assert report["status"] == "NOTFOUND" and report["total_lag"] == 0
+    assert all(p["committed"] is None and p["lag"] is None for p in report["partitions"])
+    assert all(p["status"] == "NO_COMMIT" for p in report["partitions"])
+    assert all("auto.offset.reset=earliest" in p["reason"] for p in report["partitions"])
+    assert sum(p["end"] - p["start"] for p in report["partitions"]) == 60
 
 
 def test_sampler_keeps_history_that_gives_trend_and_throughput(page_settings, mongo):
@@ -186,6 +231,7 @@ def test_sampler_keeps_history_that_gives_trend_and_throughput(page_settings, mo
     )
     try:
         group = {"group": settings.consumer_group}
+        commit_everywhere(settings, 0)  # a lag needs a position to count from
         wait_for(lambda: samples.count_documents(group), 60, "a first sample")
         produce(settings, 300)
         wait_for(
@@ -217,10 +263,10 @@ def test_dead_letters_show_with_their_reasons(page_settings):
             settings.checkin_dlq_topic,
             value=b'{"A":"B"}' if i else b"<junk & more>",
             headers=[
-                (dead_letters.ORIGIN_TOPIC, settings.checkin_topic.encode()),
-                (dead_letters.ORIGIN_PARTITION, b"3"),
-                (dead_letters.ORIGIN_OFFSET, str(40 + i).encode()),
-                (dead_letters.REASON, reason.encode()),
+                (wire.DLQ_TOPIC, settings.checkin_topic.encode()),
+                (wire.DLQ_PARTITION, b"3"),
+                (wire.DLQ_OFFSET, str(40 + i).encode()),
+                (wire.DLQ_REASON, reason.encode()),
             ],
         )
     producer.produce(settings.checkin_dlq_topic, value=b"no headers at all")
@@ -260,9 +306,7 @@ def test_cli_never_shows_secrets_and_names_an_unreachable_broker(isolated):
     assert "kafka-pw-3141" not in down.stdout + down.stderr
 
 
-def test_offsets_reset_backwards_show_as_rewind_from_the_sampled_history(
-    page_settings, mongo, tmp_path
-):
+def test_offsets_reset_backwards_show_as_rewind_from_the_commits(page_settings, mongo, tmp_path):
     settings = page_settings
     samples = mongo[settings.mongodb_database]["lag_samples"]
     produce(settings, 120)
@@ -279,16 +323,7 @@ def test_offsets_reset_backwards_show_as_rewind_from_the_sampled_history(
         group = {"group": settings.consumer_group, "totalLag": 0}
         wait_for(lambda: samples.find_one(group), 60, "a caught-up sample")
         # An operator resets the (empty) group to the start, as kafka-consumer-groups would.
-        admin = offsets.admin_client(settings)
-        parts = offsets.topic_partitions(admin, settings.checkin_topic)
-        resetter = Consumer(kafka_config(settings, **{"group.id": settings.consumer_group}))
-        try:
-            resetter.commit(
-                offsets=[TopicPartition(settings.checkin_topic, p, 0) for p in parts],
-                asynchronous=False,
-            )
-        finally:
-            resetter.close()
+        commit_everywhere(settings, 0)
         wait_for(
             lambda: samples.find_one({"group": settings.consumer_group, "totalLag": 120}),
             60,
@@ -299,7 +334,7 @@ def test_offsets_reset_backwards_show_as_rewind_from_the_sampled_history(
         sampler.send_signal(signal.SIGTERM)
         sampler.wait(30)
     assert report["total_lag"] == 120
-    assert report["status"] == "REWIND"
+    assert report["status"] == "ERR"  # Burrow: a REWIND partition makes the group ERR
     rewound = [p for p in report["partitions"] if p["status"] == "REWIND"]
     assert rewound and all(
         "went back from" in p["reason"] and "to 0" in p["reason"] for p in rewound

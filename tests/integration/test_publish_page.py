@@ -14,9 +14,10 @@ from checkins.envelope import decode
 from checkins.event import SAMPLE, CheckIn
 from checkins.settings import Settings, get_settings
 from stack.paths import ROOT
+from stack.services import DASHBOARD_ENTRY
 from tests.waiting import wait_for
 
-APP = str(ROOT / "streamlit_app.py")
+APP = str(ROOT / DASHBOARD_ENTRY)
 PAGE = "pages/publish.py"
 
 
@@ -39,7 +40,7 @@ def topic(isolated, monkeypatch):
 def open_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page(PAGE).run()
+    at.switch_page(f"../{PAGE}").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

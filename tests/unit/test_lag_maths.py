@@ -22,10 +22,10 @@ from monitor.maths import (
         (0, 0, 1000, 1000),
         (1000, 0, 1000, 0),
         (400, 0, 1000, 600),
-        (None, 0, 1000, 1000),  # no commit yet: everything kept is unread
-        (None, 300, 1000, 700),
-        (-1001, 0, 10, 10),  # librdkafka's OFFSET_INVALID
-        (1200, 0, 1000, 0),  # committed beyond a truncated log: no negative lag
+        (None, 0, 1000, None),  # no commit: Kafka's tool shows "-", the group's reset decides
+        (None, 300, 1000, None),
+        (-1001, 0, 10, None),  # librdkafka's OFFSET_INVALID
+        (502, 0, 452, -50),  # committed past the log end: negative, as Kafka's tool shows it
         (100, 500, 1000, 900),  # deleted unread still counts, like Kafka's own tools
     ],
 )
@@ -65,6 +65,8 @@ def test_interpolate_time(points, offset, moment):
         (100.0, 5, 40.0, 60.0),
         (100.0, 5, None, None),
         (100.0, 5, 130.0, 0.0),  # a producer clock ahead of ours is not negative lag
+        (100.0, None, 40.0, None),  # no commit: no time lag
+        (100.0, -50, None, None),  # past the log end: no age to tell
     ],
 )
 def test_time_lag(now, lag, at, seconds):
@@ -93,6 +95,9 @@ def test_throughput(earlier, later, expected):
 
 
 def test_totals_and_worst():
-    assert total_lag([_s(0, 100, 40), _s(0, 10, None), _s(0, 5, 9)]) == 70
+    # The sum of Kafka's LAG column: a partition without a commit adds nothing, one past its
+    # log end adds its negative lag.
+    assert total_lag([_s(0, 100, 40), _s(0, 10, None), _s(0, 5, 9)]) == 56
+    assert total_lag([_s(0, 10, None)]) == 0
     assert worst([None, 3.5, 1.0]) == 3.5
     assert worst([None]) is None

@@ -7,7 +7,7 @@ import pytest
 from checkins import wire
 from dashboard import lag_view
 from monitor import dead_letters as dl
-from monitor.burrow import COLOURS, Status
+from monitor.burrow import COLOURS, Commit, Status
 from monitor.offsets import GroupSnapshot, PartitionOffsets
 from monitor.report import build, trend
 
@@ -34,24 +34,27 @@ def test_status_style_only_for_known_statuses():
 
 def _report():
     rows = (
-        PartitionOffsets("t", 0, 0, 10, 4, "c1", "h1"),
+        PartitionOffsets("t", 0, 0, 10, 4, "c1", "h1", "c1-4f2a"),
         PartitionOffsets("t", 1, 0, 5, None),
     )
-    return build(GroupSnapshot("g", 100.0, "STABLE", 1, "range", rows))
+    commits = {("t", 0): [Commit(95.0, 3), Commit(99.0, 4)]}
+    return build(GroupSnapshot("g", 100.0, "STABLE", 1, "range", rows), commits=commits)
 
 
 def test_partitions_frame_shows_offsets_owner_and_status():
     frame = lag_view.partitions_frame(_report())
-    assert list(frame["lag"]) == [6, 5]
+    assert frame["lag"].tolist()[0] == 6 and frame["lag"].isna().tolist() == [False, True]
     assert frame["committed"].isna().tolist() == [False, True]
+    assert list(frame["member id"]) == ["c1-4f2a", "-"]
     assert list(frame["client id"]) == ["c1", "-"]
-    assert list(frame["status"]) == ["OK", "STOP"]
+    assert list(frame["status"]) == ["OK", "NO_COMMIT"]
+    assert list(frame["last commit"]) == ["1 s ago", "never"]
 
 
 def test_groups_and_trend_frames():
     report = _report()
     groups = lag_view.groups_frame([report])
-    assert groups.iloc[0]["group"] == "g" and groups.iloc[0]["total lag"] == 11
+    assert groups.iloc[0]["group"] == "g" and groups.iloc[0]["total lag"] == 6
     snaps = [
         GroupSnapshot("g", at, "", 0, "", (PartitionOffsets("t", 0, 0, at, 0),)) for at in (1, 2)
     ]

@@ -10,6 +10,7 @@ import pytest
 from checkins.event import SAMPLE, CheckIn
 from checkins.producer import Delivery
 from dashboard.filters import from_query_params
+from dashboard.formatting import markdown_literal
 from dashboard.publish import (
     FIELDS,
     FORM_ERROR,
@@ -18,7 +19,6 @@ from dashboard.publish import (
     delivery_summary,
     describe_raw,
     map_query,
-    markdown_literal,
     raw_bytes,
     sample_values,
 )
@@ -112,6 +112,6 @@ def test_the_map_link_shows_the_technician_on_the_check_ins_local_day():
 def test_user_text_shown_in_markdown_cannot_format_link_or_inject_html():
     assert markdown_literal("e2e_tech_1") == "e2e\\_tech\\_1"
     assert markdown_literal("<b>*x*</b> [a](javascript:1)") == (
-        "\\<b\\>\\*x\\*\\</b\\> \\[a\\]\\(javascript\\:1\\)"
+        "\\<b\\>\\*x\\*\\<\\/b\\> \\[a\\]\\(javascript\\:1\\)"
     )
     assert markdown_literal("plain 42") == "plain 42"
