@@ -239,7 +239,7 @@ def connector_run(
         client.close()
     if stored != events:
         raise RuntimeError(f"connector {config.label} stored {stored} of {events} events")
-    if not isinstance(sample["_id"], str) or "uuid" in sample:
+    if sample is None or not isinstance(sample["_id"], str) or "uuid" in sample:
         raise RuntimeError(f"connector {config.label} did not take the event id as _id: {sample}")
     first = timings.get("first", seconds)
     return {

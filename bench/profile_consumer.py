@@ -161,6 +161,8 @@ def profile(settings: Settings, events: int, html: Path | None) -> dict[str, Any
             client.drop_database(own.mongodb_database)
             client.close()
     session = profiler.last_session
+    if session is None:
+        raise RuntimeError("pyinstrument recorded no session")
     kinds = wall_by_kind(session.root_frame())
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)
