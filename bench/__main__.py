@@ -2,8 +2,11 @@
 the figures as JSON to bench-results/bench.json. A section that fails is reported as failed,
 in the table and the JSON, and makes the exit status 1; none is skipped silently.
 
-Each section is a module `bench.<name>` with `run(settings) -> dict`. Sections take their own
-knobs from the environment (e.g. BENCH_PIPELINE_EVENTS, BENCH_DASHBOARD_SCALE).
+Each section is a module `bench.<name>` with `run(settings) -> dict`, and optionally
+`summary(figures) -> str` (printed after the table, e.g. a side-by-side comparison). A section
+may raise `bench.SectionSkipped(reason)` when it cannot run here: it is reported as skipped, with
+the reason. Sections take their own knobs from the environment (e.g. BENCH_PIPELINE_EVENTS,
+BENCH_DASHBOARD_SCALE, BENCH_CONNECT_EVENTS).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import SectionSkipped
 from checkins.settings import get_settings
 
-SECTIONS = ["pipeline", "api", "dashboard_queries", "monitoring", "soak"]
+SECTIONS = ["pipeline", "connect_sink", "api", "dashboard_queries", "monitoring", "soak"]
 OUTPUT = Path(__file__).resolve().parent.parent / "bench-results" / "bench.json"
 
 
@@ -51,6 +55,10 @@ def run_section(name: str, settings) -> dict[str, Any]:
         module = importlib.import_module(f"bench.{name}")
         figures = module.run(settings)
         status = "ok"
+    except SectionSkipped as exc:
+        print(f"bench: {name} skipped: {exc}", file=sys.stderr, flush=True)
+        figures = {"reason": str(exc)}
+        status = "skipped"
     except Exception as exc:  # noqa: BLE001 - a failed section is reported, never hidden
         traceback.print_exc()
         figures = {"error": f"{type(exc).__name__}: {exc}"}
@@ -75,8 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     report = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "sections": results}
     OUTPUT.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(table(results))
+    for name, figures in results.items():
+        if figures["status"] != "ok":
+            continue
+        summary = getattr(importlib.import_module(f"bench.{name}"), "summary", None)
+        if summary is not None:
+            print(f"\n{name}:\n{summary(figures)}")
     print(f"\nwritten to {OUTPUT}")
-    return 0 if all(r["status"] == "ok" for r in results.values()) else 1
+    return 0 if all(r["status"] in ("ok", "skipped") for r in results.values()) else 1
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from checkins.clients import kafka_config, mongo_client
@@ -38,7 +38,9 @@ from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings, get_settings
 from checkins.wire import Coordinates, message_time
+from readmodels import events
 from readmodels.events import homecheckin_document
+from readmodels.store import ensure_indexes
 from stack.paths import ROOT
 
 EVENTS = 100_000
@@ -50,6 +52,11 @@ SAMPLE_EVERY = 10
 WATCH_INTERVAL = 0.02  # s between looks for the oldest unseen sampled event
 INSERT_BATCH = 1_000
 LOGS = ROOT / "bench-results" / "logs"
+COORDINATOR_MOVING = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+}
 
 
 # -- pure helpers -------------------------------------------------------------------------
@@ -106,7 +113,9 @@ def bench_settings(settings: Settings, label: str) -> Iterator[Settings]:
     try:
         yield own
     finally:
-        admin.delete_topics([t.topic for t in topics], operation_timeout=30)
+        # Wait for the deletions: a process that exits first may leave the topics behind.
+        for future in admin.delete_topics([t.topic for t in topics], operation_timeout=30).values():
+            future.result(30)
 
 
 def with_group_and_db(settings: Settings, label: str) -> Settings:
@@ -152,6 +161,10 @@ def committed_all(settings: Settings, ends: list[TopicPartition]) -> bool:
     consumer = Consumer(kafka_config(settings, **{"group.id": settings.consumer_group}))
     try:
         done = consumer.committed([TopicPartition(t.topic, t.partition) for t in ends], 10)
+    except KafkaException as exc:
+        if exc.args[0].retriable() or exc.args[0].code() in COORDINATOR_MOVING:
+            return False  # the group coordinator is loading or moving: ask again
+        raise
     finally:
         consumer.close()
     want = {t.partition: t.offset for t in ends}
@@ -258,10 +271,14 @@ def raw_consume(settings: Settings, events: int) -> tuple[float, list[dict[str, 
     return rate(len(messages), seconds), docs
 
 
-def raw_insert(settings: Settings, docs: list[dict[str, Any]]) -> float:
+def raw_insert(settings: Settings, docs: list[dict[str, Any]], indexed: bool = False) -> float:
+    """`insert_many` rate of `docs` into a fresh `homecheckins`, with the consumers' secondary
+    indexes on it when `indexed` (the store maintains them on every insert)."""
     client = mongo_client(settings)
     db = client[f"bench_insert_{uuid.uuid4().hex[:8]}"]
     try:
+        if indexed:
+            ensure_indexes(db, {events.COLLECTION: events.INDEXES})
         began = time.perf_counter()
         for i in range(0, len(docs), INSERT_BATCH):
             db.homecheckins.insert_many(docs[i : i + INSERT_BATCH], ordered=False)

@@ -1,7 +1,8 @@
 """The local store's workarounds, in one place (FerretDB 1.24 on SQLite; README "Known limits").
 
 - Only a filter that is exactly `{_id: <value>}` uses an index (ours, see stack/ferretdb):
-  `by_ids` looks documents up one by one rather than with `$in`, which scans.
+  `by_ids` looks documents up one by one rather than with `$in`, which scans (a few lookups
+  at once: reads run side by side, writes one at a time).
 - An `update` command holds one SQLite connection per statement until it ends (a pool of 100):
   `save` sends replacements in bulks of UPDATE_CHUNK.
 - `createIndexes` of several indexes that already exist drops the connection (a server panic):
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pymongo import DESCENDING, IndexModel, ReplaceOne
@@ -32,6 +34,7 @@ UPDATE_CHUNK = 10
 
 
 BY_ID_UP_TO = 500  # up to this many ids, one `_id` lookup each; more: one `$in` scan
+LOOKUP_THREADS = 4  # `_id` lookups in flight at once (reads; writes stay one at a time)
 # Server-side time limit of one dashboard query (maxTimeMS), so a slow store makes the page say
 # "took too long" instead of piling up refreshes. None = no limit (the bench measures whole).
 TIME_LIMIT_MS: int | None = 20_000
@@ -51,13 +54,29 @@ def ensure_indexes(db: Database, indexes: Mapping[str, Iterable[IndexModel]]) ->
                 db[name].create_indexes([model])
 
 
-def by_ids(collection, ids: list[str], scan_above: int | None = BY_ID_UP_TO) -> dict[str, Doc]:
+def by_ids(
+    collection, ids: list[str], scan_above: int | None = BY_ID_UP_TO, threads: int = LOOKUP_THREADS
+) -> dict[str, Doc]:
     """Documents by `_id`. The local store indexes only an exact `{_id: <string>}` filter and
     scans for `$in`: 200 technicians (5,000 stored, each with its `recent`) took 0.44 s by
     lookups and 2.4 s by `$in`; past `scan_above` ids (None: never) the one scan is cheaper,
-    which holds for a bounded collection such as `technicians` only."""
+    which holds for a bounded collection such as `technicians` only.
+
+    The lookups go `threads` at a time: the store serves reads side by side (200 by `_id`:
+    1.3-1.9 s one after another, 0.4-0.5 s four at a time, on two busy cores)."""
     if scan_above is not None and len(ids) > scan_above:
         return {d["_id"]: d for d in collection.find({"_id": {"$in": ids}})}
+    shares = [ids[i::threads] for i in range(min(threads, len(ids)))]
+    if len(shares) <= 1:
+        return _look_up(collection, ids)
+    found: dict[str, Doc] = {}
+    with ThreadPoolExecutor(len(shares), thread_name_prefix="by-id") as pool:
+        for part in pool.map(lambda share: _look_up(collection, share), shares):
+            found.update(part)
+    return found
+
+
+def _look_up(collection, ids: list[str]) -> dict[str, Doc]:
     found = {}
     for key in ids:
         doc = collection.find_one({"_id": key})

@@ -137,7 +137,7 @@ def prepare(
     if (logs / "meta.properties").exists():
         return []
     return [
-        _java(libs, node_heap(settings))
+        java_command(libs, node_heap(settings))
         + [
             "kafka.tools.StorageTool",
             "format",
@@ -199,10 +199,12 @@ def node_heap(settings: Settings) -> str:
 def command(settings: Settings, stack: StackDir, libs: Path, node: Node | None = None) -> list[str]:
     node = node or nodes(settings)[0]
     config = stack.data(node.name) / "server.properties"
-    return _java(libs, node_heap(settings)) + ["kafka.Kafka", str(config)]
+    return java_command(libs, node_heap(settings)) + ["kafka.Kafka", str(config)]
 
 
-def _java(libs: Path, heap: str = HEAP) -> list[str]:
+def java_command(libs: Path, heap: str = HEAP) -> list[str]:
+    """`java` with the jars of `libs` on the classpath, logging through the stack's log4j2
+    config (the broker; Kafka Connect in the bench)."""
     return [
         "java",
         heap,

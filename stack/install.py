@@ -1,4 +1,4 @@
-"""Fetch what the local services need, once: Kafka's jars (Maven) and the FerretDB binary (Go).
+"""Fetch what the local services need, once: the Kafka jars (Maven) and the FerretDB binary (Go).
 
 Each step keeps a stamp of its inputs' hash, so a second run downloads and builds nothing.
 """
@@ -11,9 +11,10 @@ import subprocess
 from pathlib import Path
 
 from stack.errors import StackError
-from stack.paths import FERRETDB_BIN, KAFKA_LIBS, ROOT
+from stack.paths import CONNECT_LIBS, FERRETDB_BIN, KAFKA_LIBS, ROOT
 
 KAFKA_POM = ROOT / "stack" / "kafka" / "pom.xml"
+CONNECT_POM = ROOT / "stack" / "connect" / "pom.xml"
 FERRETDB_SRC = ROOT / "stack" / "ferretdb"
 _EXTERNAL_HINT = {
     "kafka": "or set KAFKA_BOOTSTRAP_SERVERS to use an existing Kafka",
@@ -52,32 +53,43 @@ def _run(command: list[str], cwd: Path, what: str) -> None:
         )
 
 
-def ensure_kafka_jars() -> Path:
-    require_tool("java", "kafka")
-    stamp = KAFKA_LIBS / ".stamp"
-    digest = _digest([KAFKA_POM])
-    if _up_to_date(stamp, digest, KAFKA_LIBS):
-        return KAFKA_LIBS
-    mvn = require_tool("mvn", "kafka")
-    print("stack: resolving the Kafka broker's jars with Maven (first run only)...", flush=True)
-    if KAFKA_LIBS.exists():
-        shutil.rmtree(KAFKA_LIBS)
+def ensure_jars(pom: Path, libs: Path, what: str, service: str = "kafka") -> Path:
+    """Copy the runtime dependencies of `pom` into `libs` with Maven, once per version of the
+    pom (a stamp of its hash); returns `libs`."""
+    require_tool("java", service)
+    stamp = libs / ".stamp"
+    digest = _digest([pom])
+    if _up_to_date(stamp, digest, libs):
+        return libs
+    mvn = require_tool("mvn", service)
+    print(f"stack: resolving {what} with Maven (first run only)...", flush=True)
+    if libs.exists():
+        shutil.rmtree(libs)
     _run(
         [
             mvn,
             "-q",
             "-B",
             "-f",
-            str(KAFKA_POM),
+            str(pom),
             "dependency:copy-dependencies",
             "-DincludeScope=runtime",
-            f"-DoutputDirectory={KAFKA_LIBS}",
+            f"-DoutputDirectory={libs}",
         ],
         cwd=ROOT,
-        what="Resolving Kafka's jars",
+        what=f"Resolving {what}",
     )
     stamp.write_text(digest)
-    return KAFKA_LIBS
+    return libs
+
+
+def ensure_kafka_jars() -> Path:
+    return ensure_jars(KAFKA_POM, KAFKA_LIBS, "the Kafka broker's jars")
+
+
+def ensure_connect_jars() -> Path:
+    """Kafka Connect and the MongoDB sink connector (bench only: the project's comparison)."""
+    return ensure_jars(CONNECT_POM, CONNECT_LIBS, "Kafka Connect and the MongoDB sink connector")
 
 
 def ensure_ferretdb_binary() -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".stack" / "cache"
 KAFKA_LIBS = CACHE / "kafka-libs"
+CONNECT_LIBS = CACHE / "connect-libs"
 FERRETDB_BIN = CACHE / "bin" / "ferretdb-local"
 
 
