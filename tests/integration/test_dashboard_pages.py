@@ -297,7 +297,7 @@ def test_overview_shows_the_figures_lag_and_dlq(board):
     assert metrics["Kafka"] == "reachable" and metrics["MongoDB"] == "reachable"
     assert metrics[f"Consumer lag ({settings.consumer_group})"] == "3"
     assert metrics["Dead-letter queue"] == "1"
-    statuses = at.dataframe[0].value.set_index("jobStatus")["count"].to_dict()
+    statuses = at.dataframe[-2].value.set_index("jobStatus")["count"].to_dict()
     assert statuses == {"onroute": 2, "homecheckedin": 1, "completed": 2}
 
 
@@ -521,7 +521,7 @@ def test_overview_shows_orders_by_status_as_of_the_samplers_last_recount(board):
     now = datetime.now(UTC)
     write_checkins(db, spread(5, now=now))  # orders: onroute 2, homecheckedin 2, completed 1
     at = open_page("pages/overview.py")
-    assert at.dataframe[1].value.set_index("jobStatus")["count"].to_dict() == {
+    assert at.dataframe[-1].value.set_index("jobStatus")["count"].to_dict() == {
         "onroute": 2,
         "homecheckedin": 2,
         "completed": 1,
@@ -531,7 +531,7 @@ def test_overview_shows_orders_by_status_as_of_the_samplers_last_recount(board):
     recount = stats.recount(db)  # what the lag sampler's thread does
     write_checkins(db, [checkin("late", at=now, status="cancelled", order="o-late")])
     at = open_page("pages/overview.py")
-    shown = at.dataframe[1].value.set_index("jobStatus")["count"].to_dict()
+    shown = at.dataframe[-1].value.set_index("jobStatus")["count"].to_dict()
     assert shown == {"onroute": 2, "homecheckedin": 2, "completed": 1}  # as counted, not live
     assert f"as of {local_time(recount['at'], settings.checkin_timezone)}" in text(at)
 
