@@ -200,23 +200,36 @@ def layers(spec: LayerSpec) -> list[pdk.Layer]:
                 coverage=0.9,
             )
         ]
-    return [
-        pdk.Layer(
-            "ScatterplotLayer",
-            id="checkins" if spec.choice == ALL_CHECKINS else "technicians",
-            data=list(spec.rows),
-            get_position="position",
-            get_fill_color="color",
-            get_line_color=[255, 255, 255],
-            line_width_min_pixels=1,
-            stroked=True,
-            get_radius=40,
-            radius_min_pixels=5,
-            radius_max_pixels=30,
-            pickable=True,
-            auto_highlight=True,
-        )
-    ]
+    layer_id = "checkins" if spec.choice == ALL_CHECKINS else "technicians"
+    return [dots(layer_id, list(spec.rows), outline=[255, 255, 255], radius_px=(5, 30))]
+
+
+def dots(
+    layer_id: str,
+    rows: list[dict],
+    *,
+    outline: list[int],
+    radius_px: tuple[int, int],
+    radius_m: int = 40,
+    outline_px: int = 1,
+    highlight: bool = True,
+) -> pdk.Layer:
+    """Pickable dots coloured by each row's `color`, at least/most `radius_px` pixels wide."""
+    return pdk.Layer(
+        "ScatterplotLayer",
+        id=layer_id,
+        data=rows,
+        get_position="position",
+        get_fill_color="color",
+        get_line_color=outline,
+        line_width_min_pixels=outline_px,
+        stroked=True,
+        get_radius=radius_m,
+        radius_min_pixels=radius_px[0],
+        radius_max_pixels=radius_px[1],
+        pickable=True,
+        auto_highlight=highlight,
+    )
 
 
 def deck(

@@ -12,7 +12,7 @@ from datetime import datetime
 import pydeck as pdk
 
 from checkins.times import utc
-from dashboard.map_layers import map_rows
+from dashboard.map_layers import dots, map_rows
 
 # Trail colours by technician (the stops keep their status colours).
 _TRAIL_COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
@@ -88,33 +88,13 @@ def layers(trails: Sequence[Trail]) -> list[pdk.Layer]:
             get_width=4,
             pickable=False,
         ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            id="trail-stops",
-            data=stops,
-            get_position="position",
-            get_fill_color="color",
-            get_line_color=[40, 40, 40],
-            line_width_min_pixels=1,
-            stroked=True,
-            get_radius=15,
-            radius_min_pixels=4,
-            radius_max_pixels=10,
-            pickable=True,
-            auto_highlight=True,
-        ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            id="trail-heads",
-            data=heads,
-            get_position="position",
-            get_fill_color="color",
-            get_line_color=[0, 0, 0],
-            line_width_min_pixels=2,
-            stroked=True,
-            get_radius=40,
-            radius_min_pixels=8,
-            radius_max_pixels=16,
-            pickable=True,
+        dots("trail-stops", stops, outline=[40, 40, 40], radius_px=(4, 10), radius_m=15),
+        dots(
+            "trail-heads",
+            heads,
+            outline=[0, 0, 0],
+            radius_px=(8, 16),
+            outline_px=2,
+            highlight=False,
         ),
     ]

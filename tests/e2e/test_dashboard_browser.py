@@ -9,19 +9,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from pymongo import MongoClient
 
 from checkins.event import CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings
-from stack.paths import ROOT
-from stack.services import dashboard_command, http_answers
-from tests.browser import launch_chromium
-from tests.subprocesses import env_for, free_port, halt, spawn
+from tests.browser import ARTIFACTS, chromium_page, running_dashboard, settled
+from tests.subprocesses import env_for, halt, spawn
 from tests.waiting import wait_for
 
-ARTIFACTS = ROOT / "test-artifacts"
 TECHNICIANS = 5
 
 
@@ -60,35 +57,14 @@ def published(isolated: Settings, mongo: MongoClient) -> Iterator[Settings]:
 
 @pytest.fixture
 def app_url(published: Settings) -> Iterator[str]:
-    port = free_port()
-    command = dashboard_command(port)
-    proc = spawn(command, env_for(published), ARTIFACTS / "e2e-streamlit.log")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(
-            lambda: proc.poll() is not None or http_answers(f"{url}/_stcore/health"),
-            60,
-            "streamlit to answer /_stcore/health",
-        )
-        assert proc.poll() is None, (ARTIFACTS / "e2e-streamlit.log").read_text()
+    with running_dashboard(env_for(published), ARTIFACTS / "e2e-streamlit.log") as url:
         yield url
-    finally:
-        halt(proc)
 
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 950})
-        finally:
-            browser.close()
-
-
-def settled(page: Page) -> None:
-    """The script has finished its run (the app's own state attribute)."""
-    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
+    with chromium_page(950) as page:
+        yield page
 
 
 def metric_value(page: Page, label: str):

@@ -11,18 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from checkins.settings import Settings
-from stack.paths import ROOT
-from stack.services import dashboard_command, http_answers
-from tests.browser import launch_chromium
+from tests.browser import ARTIFACTS, chromium_page, running_dashboard, settled
 from tests.readmodels import checkin, write_checkins
-from tests.subprocesses import env_for, free_port, halt, spawn
+from tests.subprocesses import env_for
 from tests.tiles import TileServer, tile_server
 from tests.waiting import wait_for
-
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture
@@ -51,34 +47,15 @@ def seeded(isolated: Settings, mongo) -> Settings:
 
 @pytest.fixture
 def app_url(seeded: Settings, tiles: TileServer) -> Iterator[str]:
-    port = free_port()
-    log = ARTIFACTS / "e2e-fieldops-streamlit.log"
-    proc = spawn(dashboard_command(port), {**env_for(seeded), "MAP_TILES_URL": tiles.template}, log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(
-            lambda: proc.poll() is not None or http_answers(f"{url}/_stcore/health"),
-            60,
-            "streamlit to answer /_stcore/health",
-        )
-        assert proc.poll() is None, log.read_text()
+    env = {**env_for(seeded), "MAP_TILES_URL": tiles.template}
+    with running_dashboard(env, ARTIFACTS / "e2e-fieldops-streamlit.log") as url:
         yield url
-    finally:
-        halt(proc)
 
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1100})
-        finally:
-            browser.close()
-
-
-def settled(page: Page) -> None:
-    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
+    with chromium_page(1100) as page:
+        yield page
 
 
 def canvas_centre(page: Page):

@@ -7,18 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from checkins.settings import Settings
 from monitor import alert_log, group_events
-from stack.paths import ROOT
-from stack.services import dashboard_command, http_answers
-from tests.browser import launch_chromium
+from tests.browser import ARTIFACTS, chromium_page, running_dashboard
 from tests.monitoring.services import consumers, get_text, produce, sampler
-from tests.subprocesses import env_for, free_port, halt, spawn
+from tests.subprocesses import env_for, free_port
 from tests.waiting import wait_for
 
-ARTIFACTS = ROOT / "test-artifacts"
 RULE = "ConsumerGroupNoMembers"
 
 
@@ -58,31 +55,14 @@ def alerting(isolated: Settings, mongo, tmp_path) -> Iterator[Settings]:
 
 @pytest.fixture
 def app_url(alerting: Settings) -> Iterator[str]:
-    port = free_port()
-    proc = spawn(
-        dashboard_command(port), env_for(alerting), ARTIFACTS / "e2e-monitor-streamlit.log"
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(
-            lambda: proc.poll() is not None or http_answers(f"{url}/_stcore/health"),
-            60,
-            "streamlit to answer /_stcore/health",
-        )
-        assert proc.poll() is None
+    with running_dashboard(env_for(alerting), ARTIFACTS / "e2e-monitor-streamlit.log") as url:
         yield url
-    finally:
-        halt(proc)
 
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1400})
-        finally:
-            browser.close()
+    with chromium_page(1400) as page:
+        yield page
 
 
 def test_lag_page_shows_the_active_alert_and_the_group_history(app_url, alerting, page) -> None:

@@ -13,22 +13,14 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from checkins.settings import Settings
-from stack.paths import ROOT
-from stack.services import dashboard_command, http_answers
-from tests.browser import launch_chromium
-from tests.subprocesses import env_for, free_port, halt, spawn
+from tests.browser import ARTIFACTS, chromium_page, running_dashboard, settled
+from tests.subprocesses import env_for, halt, spawn
 from tests.waiting import wait_for
 
-ARTIFACTS = ROOT / "test-artifacts"
 ACKED = re.compile(r"topic (\S+), partition (\d+), offset (\d+)")
-
-
-def settled(page: Page) -> None:
-    """The script has finished its run (the app's own state attribute)."""
-    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
 
 
 @pytest.fixture
@@ -38,32 +30,17 @@ def app(isolated: Settings) -> Iterator[tuple[str, Settings]]:
     consumers = spawn(
         [sys.executable, "-m", "consumers"], env, ARTIFACTS / "e2e-publish-consumers.log"
     )
-    port = free_port()
-    log = ARTIFACTS / "e2e-publish-streamlit.log"
-    command = dashboard_command(port)
-    url = f"http://127.0.0.1:{port}"
-    dashboard = spawn(command, env, log)
     try:
-        wait_for(
-            lambda: dashboard.poll() is not None or http_answers(f"{url}/_stcore/health"),
-            60,
-            "streamlit to answer /_stcore/health",
-        )
-        assert dashboard.poll() is None, log.read_text()
-        yield url, isolated
+        with running_dashboard(env, ARTIFACTS / "e2e-publish-streamlit.log") as url:
+            yield url, isolated
     finally:
-        halt(dashboard)
         halt(consumers)
 
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
-        finally:
-            browser.close()
+    with chromium_page(1000) as page:
+        yield page
 
 
 def test_a_check_in_published_from_the_form_appears_on_the_map(app, page, mongo):

@@ -9,13 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
-
 from checkins.settings import LOCAL_HOST, Settings
 from stack.paths import ROOT
 from stack.processes import stop
 from stack.services import dashboard_command, http_answers
-from tests.browser import launch_chromium
 from tests.faults.harness import child_env, tail
 from tests.waiting import wait_for
 
@@ -62,13 +59,3 @@ def dashboard(settings: Settings, logs: Path) -> Iterator[tuple[str, subprocess.
     env = child_env(settings)
     with process(command, env, logs / "dashboard.log", f"{url}/_stcore/health") as proc:
         yield url, proc
-
-
-@contextmanager
-def browser_page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
-        finally:
-            browser.close()

@@ -24,12 +24,8 @@ from checkins.event import SAMPLE
 from checkins.settings import Settings, get_settings
 from stack.paths import ROOT
 from stack.services import DASHBOARD_ENTRY
-from tests.faults.edge_support import (
-    child_env,
-    chromium_page,
-    running,
-    streamlit_app,
-)
+from tests.browser import chromium_page, running_dashboard
+from tests.faults.edge_support import child_env, running
 from tests.integration.api_server import free_port, own_topics
 from tests.waiting import wait_for
 
@@ -216,7 +212,7 @@ def test_dashboard_pages_show_no_secret_apptest(secret_dashboard):
 def test_dashboard_pages_show_no_secret_in_the_browser(topics, closed_port, tmp_path):
     env = child_env(topics, **secret_env("closed port", closed_port, topics))
     log = tmp_path / "streamlit.log"
-    with streamlit_app(env, log) as url, chromium_page() as page:
+    with running_dashboard(env, log) as url, chromium_page() as page:
         # Each page's error (or form) is drawn; the live pages never settle while their
         # fragments retry, so the test waits for what they show instead.
         for path, shown in [

@@ -22,13 +22,8 @@ from checkins.event import SAMPLE
 from checkins.settings import Settings, get_settings
 from stack.paths import ROOT
 from stack.services import DASHBOARD_ENTRY
-from tests.faults.edge_support import (
-    child_env,
-    chromium_page,
-    end_offsets,
-    running,
-    streamlit_app,
-)
+from tests.browser import chromium_page, running_dashboard
+from tests.faults.edge_support import child_env, end_offsets, running
 from tests.integration.api_server import free_port, own_topics
 from tests.waiting import wait_for
 
@@ -138,7 +133,7 @@ def test_the_publish_page_has_nothing_to_press(topics, switched_off):
 def test_the_publish_page_in_the_browser_shows_no_form(topics, tmp_path):
     before = offsets(topics)
     env = child_env(topics, **OFF)
-    with streamlit_app(env, tmp_path / "streamlit.log") as url, chromium_page() as page:
+    with running_dashboard(env, tmp_path / "streamlit.log") as url, chromium_page() as page:
         page.goto(f"{url}/publish")
         page.get_by_text("Publishing demo events is switched off").wait_for(timeout=60_000)
         main = page.locator('[data-testid="stMain"]')

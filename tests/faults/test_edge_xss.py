@@ -22,14 +22,8 @@ from checkins.event import SAMPLE, CheckIn
 from checkins.producer import CheckInProducer
 from checkins.settings import Settings
 from stack.paths import ROOT
-from tests.faults.edge_support import (
-    child_env,
-    chromium_page,
-    end_offsets,
-    running,
-    settled,
-    streamlit_app,
-)
+from tests.browser import chromium_page, running_dashboard, settled
+from tests.faults.edge_support import child_env, end_offsets, running
 from tests.integration.api_server import own_topics
 from tests.waiting import wait_for
 
@@ -88,7 +82,7 @@ def app(stack, mongo, tmp_path_factory) -> Iterator[tuple[str, Settings]]:
                     60,
                     "the malicious raw message in the DLQ",
                 )
-                with streamlit_app(env, logs / "streamlit.log") as url:
+                with running_dashboard(env, logs / "streamlit.log") as url:
                     yield url, settings
         finally:
             mongo.drop_database(settings.mongodb_database)

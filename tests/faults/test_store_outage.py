@@ -8,6 +8,7 @@ import time
 
 from playwright.sync_api import Page
 
+from tests.browser import chromium_page
 from tests.faults.harness import (
     LagWatch,
     Stream,
@@ -20,7 +21,7 @@ from tests.faults.harness import (
     wait_drained,
     wait_stored,
 )
-from tests.faults.services import browser_page, dashboard
+from tests.faults.services import dashboard
 from tests.waiting import wait_for
 
 OUTAGE_S = 30.0
@@ -48,7 +49,7 @@ def test_store_down_for_30_s_mid_stream_loses_nothing_and_the_dashboard_says_so(
         consumers(settings, logs, "--batch-size", "2000") as group,
         LagWatch(settings) as lag,
         dashboard(settings, logs) as (url, board),
-        browser_page() as page,
+        chromium_page() as page,
     ):
         member = group.start()
         page.goto(f"{url}/overview")
