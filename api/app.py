@@ -115,6 +115,14 @@ def create_app(settings: Settings) -> FastAPI:
         )
         return _problem_response(error)
 
+    def busy(exc: Busy) -> ApiError:
+        return ApiError(
+            503,
+            "busy",
+            f"the check-in was not sent: {exc}; retry later (with the same Idempotency-Key)",
+            headers={"Retry-After": retry_after},
+        )
+
     async def authorized(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> None:
@@ -165,6 +173,11 @@ def create_app(settings: Settings) -> FastAPI:
         ] = None,
     ) -> JSONResponse:
         started = time.perf_counter()
+        kafka: KafkaSide = request.app.state.kafka
+        try:
+            kafka.publisher.check_room()
+        except Busy as exc:
+            raise busy(exc) from None
         event_id = _event_id(idempotency_key)
         check_media_type(request.headers.get("content-type"))
         check_declared_length(request.headers.get("content-length"))
@@ -173,7 +186,6 @@ def create_app(settings: Settings) -> FastAPI:
         accepted_at = datetime.now(UTC)
         _check_not_ahead(checkin, accepted_at, settings.checkin_max_future)
         parsed = time.perf_counter()
-        kafka: KafkaSide = request.app.state.kafka
         try:
             delivery = await kafka.publisher.publish(
                 checkin,
@@ -182,12 +194,7 @@ def create_app(settings: Settings) -> FastAPI:
                 timeout=timeout + ACK_MARGIN_SECONDS,
             )
         except Busy as exc:
-            raise ApiError(
-                503,
-                "busy",
-                f"the check-in was not sent: {exc}; retry later (with the same Idempotency-Key)",
-                headers={"Retry-After": retry_after},
-            ) from None
+            raise busy(exc) from None
         except PublishError as exc:
             log.warning("check-in %s was not acknowledged by Kafka: %s", event_id, exc)
             raise ApiError(

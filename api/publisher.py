@@ -42,13 +42,18 @@ class AsyncPublisher:
         while not self._stop.is_set():
             self._producer.poll(0.1)
 
+    def check_room(self) -> None:
+        """Busy when `max_in_flight` check-ins already wait: the API calls this before it reads
+        a body, so that refusing costs next to nothing while clients retry in numbers."""
+        if self._in_flight >= self._max_in_flight:
+            raise Busy(f"{self._in_flight} check-ins are already waiting for Kafka")
+
     async def publish(
         self, checkin: CheckIn, *, event_id: str, produced_at: datetime, timeout: float
     ) -> Delivery:
         """Queue the event and wait for its acknowledgement; PublishError when it does not come
         within `timeout` seconds or Kafka reports a failure."""
-        if self._in_flight >= self._max_in_flight:
-            raise Busy(f"{self._in_flight} check-ins are already waiting for Kafka")
+        self.check_room()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Delivery] = loop.create_future()
 

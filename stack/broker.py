@@ -83,6 +83,10 @@ def server_properties(settings: Settings, data_dir: Path, node: Node | None = No
             # Any topic created on the cluster (the tests' own too) is replicated like the stack's.
             f"default.replication.factor={factor}",
             f"min.insync.replicas={min_isr}",
+            # acks=all waits on every in-sync replica: a dead follower stalls all its partitions
+            # until the controller fences it (9 s by default; 12 s without acks measured).
+            "broker.session.timeout.ms=4000",
+            "broker.heartbeat.interval.ms=1000",
             # Fewer threads per node: N of them share the machine.
             "num.network.threads=2",
             "num.io.threads=2",
