@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -14,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
+from pymongo.database import Database
 
 from checkins.clients import kafka_config
 from checkins.settings import Settings
 from stack import broker, manager, processes, services
 from stack.paths import StackDir
+from tests.faults.harness import stored_count
 from tests.waiting import wait_for
 
 # The lifecycle test uses 19092/19093 too: the cluster is up only while tests/cluster/ runs.
@@ -115,3 +118,34 @@ def leaders_alive(cluster: Cluster, topics: Iterable[str]) -> bool:
     alive = {n.node_id for n in cluster.nodes if cluster.pid(n) is not None}
     metadata = cluster.metadata()
     return all(p.leader in alive for t in topics for p in metadata.topics[t].partitions.values())
+
+
+class StoredWatch:
+    """Samples how many check-ins are stored, every 0.25 s, from a thread."""
+
+    def __init__(self, db: Database):
+        self.db, self.samples = db, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stored-watch", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.samples.append((time.monotonic(), stored_count(self.db)))
+
+    def __enter__(self) -> StoredWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def longest_pause(self, start: float, end: float) -> float:
+        """The longest time between `start` and `end` in which the stored count did not grow."""
+        grew = [
+            t
+            for (_, before), (t, after) in zip(self.samples, self.samples[1:], strict=False)
+            if after > before and start <= t <= end
+        ]
+        edges = [start, *grew, end]
+        return max(b - a for a, b in zip(edges, edges[1:], strict=False))

@@ -10,6 +10,7 @@ import time
 
 from consumers import store
 from tests.cluster.api_load import SteadyClients
+from tests.cluster.harness import StoredWatch
 from tests.faults.harness import (
     assert_exactly_once,
     consumers,
@@ -41,6 +42,7 @@ def test_partition_leader_killed_under_api_load_loses_nothing_confirmed(
         with (
             consumers(settings, logs, "--batch-size", "1000") as group,
             running_api(settings, logs / "api.log") as api,
+            StoredWatch(db) as watch,
         ):
             member = group.start()
             clients = SteadyClients(api.base_url, checkins, RATE).start()
@@ -80,6 +82,8 @@ def test_partition_leader_killed_under_api_load_loses_nothing_confirmed(
             ),
             "longest_ack_gap_any_s": round(clients.longest_gap(killed_at, back_at + 10), 2),
             "drained_after_clients_s": round(drained_s, 1),
+            # The group's resumption: the longest time nothing new was stored around the loss.
+            "longest_store_pause_s": round(watch.longest_pause(killed_at, back_at + 10), 1),
             "read_models_rebuilt": rebuilt,
         }
     )

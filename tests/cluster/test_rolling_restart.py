@@ -6,19 +6,16 @@ is lost, nothing is stored twice, and the group resumes after each restart."""
 from __future__ import annotations
 
 import random
-import threading
 import time
 
-from pymongo.database import Database
-
 from consumers import store
+from tests.cluster.harness import StoredWatch
 from tests.faults.harness import (
     Stream,
     assert_exactly_once,
     consumers,
     database,
     make_checkins,
-    stored_count,
     wait_drained,
     wait_stored,
 )
@@ -28,37 +25,6 @@ RATE = 50.0
 # The stream runs until the restarts are over, 2 min at most; the group consumes the backlog on.
 MAX_EVENTS = 6_000
 WORKERS = 2
-
-
-class StoredWatch:
-    """Samples how many check-ins are stored, every 0.25 s, from a thread."""
-
-    def __init__(self, db: Database):
-        self.db, self.samples = db, []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stored-watch", daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.25):
-            self.samples.append((time.monotonic(), stored_count(self.db)))
-
-    def __enter__(self) -> StoredWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def longest_pause(self, start: float, end: float) -> float:
-        """The longest time between `start` and `end` in which the stored count did not grow."""
-        grew = [
-            t
-            for (_, before), (t, after) in zip(self.samples, self.samples[1:], strict=False)
-            if after > before and start <= t <= end
-        ]
-        edges = [start, *grew, end]
-        return max(b - a for a, b in zip(edges, edges[1:], strict=False))
 
 
 def test_rolling_restart_during_consumption_loses_and_doubles_nothing(
