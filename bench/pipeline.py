@@ -40,7 +40,7 @@ from checkins.settings import Settings, get_settings
 from checkins.wire import Coordinates, message_time
 from readmodels import events
 from readmodels.events import homecheckin_document
-from readmodels.store import ensure_indexes
+from readmodels.store import create_indexes
 from stack.paths import ROOT
 
 EVENTS = 100_000
@@ -278,7 +278,7 @@ def raw_insert(settings: Settings, docs: list[dict[str, Any]], indexed: bool = F
     db = client[f"bench_insert_{uuid.uuid4().hex[:8]}"]
     try:
         if indexed:
-            ensure_indexes(db, {events.COLLECTION: events.INDEXES})
+            create_indexes(db, {events.COLLECTION: events.INDEXES})
         began = time.perf_counter()
         for i in range(0, len(docs), INSERT_BATCH):
             db.homecheckins.insert_many(docs[i : i + INSERT_BATCH], ordered=False)

@@ -5,8 +5,11 @@
   at once: reads run side by side, writes one at a time).
 - An `update` command holds one SQLite connection per statement until it ends (a pool of 100):
   `save` sends replacements in bulks of UPDATE_CHUNK.
+- So secondary indexes serve no query here, and every insert and replace maintains them (an
+  `insert_many` of check-ins: 6,007/s bare, 4,499/s with `homecheckins`' four): `ensure_indexes`
+  makes the read models' indexes only on a server that uses them (a real MongoDB).
 - `createIndexes` of several indexes that already exist drops the connection (a server panic):
-  `ensure_indexes` creates the missing ones one at a time.
+  `create_indexes` creates the missing ones one at a time.
 - The `collStats` command runs ANALYZE (seconds at a million, writers wait): `collection_count`
   uses the `$collStats` stage.
 - Every other filter or sort decodes the whole collection: readers bound their queries with a
@@ -44,7 +47,18 @@ def time_limit() -> dict[str, Any]:
     return {"maxTimeMS": TIME_LIMIT_MS} if TIME_LIMIT_MS else {}
 
 
+def uses_secondary_indexes(db: Database) -> bool:
+    """False on FerretDB (its buildInfo names its version): only `_id` lookups use an index."""
+    return "ferretdbVersion" not in db.client.admin.command("buildInfo")
+
+
 def ensure_indexes(db: Database, indexes: Mapping[str, Iterable[IndexModel]]) -> None:
+    """The read models' secondary indexes, on a server whose queries use them."""
+    if uses_secondary_indexes(db):
+        create_indexes(db, indexes)
+
+
+def create_indexes(db: Database, indexes: Mapping[str, Iterable[IndexModel]]) -> None:
     """One index per call, only the missing ones: FerretDB 1.24 drops the connection (a
     server-side panic) on a `createIndexes` of several indexes that already exist."""
     for name, models in indexes.items():

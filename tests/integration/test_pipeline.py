@@ -105,8 +105,8 @@ def test_a_valid_checkin_lands_in_all_three_read_models(isolated, mongo):
     assert tech["firstSeen"] == tech["lastSeen"] == tech["checkinDate"] == stored_date
     assert order["jobStatus"] == "homecheckedin" and order["staffCode"] == code
     assert [h["eventId"] for h in order["history"]] == [delivery.event_id]
-    names = {i["name"] for i in db.homecheckins.list_indexes()}
-    assert {"checkinDate_-1", "staffCode_1_checkinDate_-1", "jobStatus_1"} <= names
+    # The local store (FerretDB) uses no secondary index, so the consumers make none there.
+    assert [i["name"] for i in db.homecheckins.list_indexes()] == ["_id_"]
 
 
 def test_a_legacy_envelope_without_uuid_lands_with_an_id_from_its_coordinates(isolated, mongo):
