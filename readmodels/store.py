@@ -3,11 +3,11 @@
 - Only a filter that is exactly `{_id: <value>}` uses an index (ours, see stack/ferretdb):
   `by_ids` looks documents up one by one rather than with `$in`, which scans (a few lookups
   at once: reads run side by side, writes one at a time).
-- An `update` command holds one SQLite connection per statement until it ends (a pool of 100):
-  `save` sends replacements in bulks of UPDATE_CHUNK.
-- So secondary indexes serve no query here, and every insert and replace maintains them (an
+- Secondary indexes therefore serve no query here, and every insert and replace maintains them (an
   `insert_many` of check-ins: 6,007/s bare, 4,499/s with `homecheckins`' four): `ensure_indexes`
   makes the read models' indexes only on a server that uses them (a real MongoDB).
+- An `update` command holds one SQLite connection per statement until it ends (a pool of 100):
+  `save` sends replacements in bulks of UPDATE_CHUNK.
 - `createIndexes` of several indexes that already exist drops the connection (a server panic):
   `create_indexes` creates the missing ones one at a time.
 - The `collStats` command runs ANALYZE (seconds at a million, writers wait): `collection_count`

@@ -84,7 +84,8 @@ def server_properties(settings: Settings, data_dir: Path, node: Node | None = No
             f"default.replication.factor={factor}",
             f"min.insync.replicas={min_isr}",
             # acks=all waits on every in-sync replica: a dead follower stalls all its partitions
-            # until the controller fences it (9 s by default; 12 s without acks measured).
+            # until the controller fences it. At the default 9 s the API went 12 s without an
+            # ack when a leader was killed; at 4 s, 4-7 s (tests/cluster/test_leader_loss.py).
             "broker.session.timeout.ms=4000",
             "broker.heartbeat.interval.ms=1000",
             # Fewer threads per node: N of them share the machine.
