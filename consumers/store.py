@@ -73,7 +73,7 @@ def write_batch(db: Database, docs: list[Doc]) -> BatchResult:
 
     staff = sorted({d["staffCode"] for d in stored})
     current = current_of(db[technicians.COLLECTION], staff, staff_wanted, staff_read)
-    exact = events.staff_counts(db, technicians.needs_exact_count(stored, new_ids))
+    exact = events.staff_counts(db, technicians.needs_exact_count(stored, new_ids, current))
     changed_technicians = technicians.technicians_after(current, stored, new_ids, exact)
     store.save(db, technicians.COLLECTION, changed_technicians.values(), set(current))
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.database import Database
@@ -146,10 +146,11 @@ def technicians_after(
 ) -> dict[str, Doc]:
     """Changed `technicians` documents after a batch of stored check-ins.
 
-    The count goes up by the check-ins this batch inserted (`new_ids`); a staffCode with a
-    check-in that was already stored (a redelivery, possibly after a crash between the two
-    writes) takes its count from `exact_counts` instead, which the caller counted in
-    `homecheckins`.
+    The count goes up by the check-ins this batch inserted (`new_ids`) and by the already
+    stored ones the technician's `recent` proves were never counted (a retry after the insert
+    went through but this write did not). A staffCode with an already-stored check-in that
+    `recent` cannot tell about takes its count from `exact_counts` instead, which the caller
+    counted in `homecheckins` (see `needs_exact_count`).
     """
     exact_counts = exact_counts or {}
     changed = {}
@@ -158,8 +159,9 @@ def technicians_after(
         if staff in exact_counts:
             count = exact_counts[staff]
         else:
+            known = counted_ids(before)
             count = (before["checkinCount"] if before else 0) + sum(
-                1 for d in docs if d["_id"] in new_ids
+                1 for d in docs if d["_id"] in new_ids or counted(known, d) is False
             )
         after = fold_technician(before, docs, count)
         if after != before:
@@ -167,9 +169,55 @@ def technicians_after(
     return changed
 
 
-def needs_exact_count(stored: list[Doc], new_ids: set[str]) -> set[str]:
-    """StaffCodes whose batch holds an already-stored check-in: count those in the store."""
-    return {d["staffCode"] for d in stored if d["_id"] not in new_ids}
+def needs_exact_count(stored: list[Doc], new_ids: set[str], current: Mapping[str, Doc]) -> set[str]:
+    """StaffCodes whose batch holds an already-stored check-in that their `recent` cannot
+    place: count those in the store (a scan of `homecheckins` on FerretDB, so kept for an old
+    redelivery; a retry of the batch just written is told apart by `recent`)."""
+    known = {staff: counted_ids(doc) for staff, doc in current.items()}
+    return {
+        d["staffCode"]
+        for d in stored
+        if d["_id"] not in new_ids
+        and counted(known.get(d["staffCode"], NOTHING_COUNTED), d) is None
+    }
+
+
+class Counted(NamedTuple):
+    """What a technician's `recent` says of its count: the event ids it keeps, the lowest
+    (checkinDate ms, event id) among them, and whether it is full (RECENT_LIMIT)."""
+
+    ids: frozenset[str]
+    lowest: tuple[int, str] | None
+    full: bool
+
+
+NOTHING_COUNTED = Counted(frozenset(), None, False)
+
+
+def counted_ids(doc: Doc | None) -> Counted | None:
+    """None for a document that cannot say (written before `recent` existed)."""
+    if doc is None:
+        return NOTHING_COUNTED
+    if doc.get("recent") is None:
+        return None
+    entries = decode_recent(doc["recent"])
+    lowest = (millis(entries[-1]["checkinDate"]), entries[-1]["eventId"]) if entries else None
+    return Counted(frozenset(e["eventId"] for e in entries), lowest, len(entries) >= RECENT_LIMIT)
+
+
+def counted(recent: Counted | None, checkin: Doc) -> bool | None:
+    """Whether the count beside `recent` (written in the same document) holds this stored
+    check-in: True when `recent` keeps it; False when it would keep it had it been counted
+    (`recent` holds the RECENT_LIMIT greatest of all counted, so it is not full or the check-in
+    ranks above its lowest); None when it may have fallen out: only the store can tell."""
+    if recent is None:
+        return None
+    if checkin["_id"] in recent.ids:
+        return True
+    key = (millis(checkin["checkinDate"]), checkin["_id"])
+    if not recent.full or recent.lowest is None or key > recent.lowest:
+        return False
+    return None
 
 
 # -- silent technicians (pure) -------------------------------------------------------------

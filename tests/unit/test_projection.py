@@ -111,11 +111,35 @@ def test_a_redelivered_checkin_changes_nothing():
     assert orders_after(orders, [a]) == ({}, [])
 
 
-def test_already_stored_checkins_take_their_count_from_the_store():
+def test_an_already_stored_checkin_of_a_technician_never_written_is_counted():
     a, b = stored(staff="s1"), stored(staff="s2")
-    assert needs_exact_count([a, b], {b["_id"]}) == {"s1"}
-    techs = technicians_after({}, [a, b], {b["_id"]}, {"s1": 5})
-    assert (techs["s1"]["checkinCount"], techs["s2"]["checkinCount"]) == (5, 1)
+    assert needs_exact_count([a, b], {b["_id"]}, {}) == set()
+    techs = technicians_after({}, [a, b], {b["_id"]})
+    assert (techs["s1"]["checkinCount"], techs["s2"]["checkinCount"]) == (1, 1)
+
+
+def test_a_retried_batch_is_counted_from_recent_without_the_store():
+    """The insert went through, the technician's write did not: the retry finds its check-ins
+    already stored, and `recent` shows they were never counted (no scan of homecheckins)."""
+    first = [stored(minutes=i) for i in range(3)]
+    techs = technicians_after({}, first, {d["_id"] for d in first})
+    retried = [stored(minutes=10 + i) for i in range(2)]  # stored by the failed attempt
+    assert needs_exact_count(retried, set(), techs) == set()
+    after = technicians_after(techs, retried, set())
+    assert after["s1"]["checkinCount"] == 5
+    assert needs_exact_count(retried, set(), after) == set()  # once more: counted, kept
+    assert technicians_after(after, retried, set()) == {}
+
+
+def test_an_old_redelivery_that_recent_no_longer_keeps_is_counted_in_the_store():
+    docs = [stored(minutes=i) for i in range(RECENT_LIMIT + 5)]
+    techs = technicians_after({}, docs, {d["_id"] for d in docs})
+    oldest, newest = docs[0], docs[-1]
+    assert needs_exact_count([oldest], set(), techs) == {"s1"}  # fell out: only the store knows
+    assert needs_exact_count([newest], set(), techs) == set()
+    assert technicians_after(techs, [oldest], set(), {"s1": 26})["s1"]["checkinCount"] == 26
+    written_before_recent = {"s1": {k: v for k, v in techs["s1"].items() if k != "recent"}}
+    assert needs_exact_count([newest], set(), written_before_recent) == {"s1"}
 
 
 def test_an_order_keeps_its_history_in_time_order_and_announces_status_changes():
@@ -193,6 +217,35 @@ def test_any_order_and_batching_gives_the_same_read_models(docs, rng, size):
         mine = [d for d in docs if d["staffCode"] == tech["_id"]]
         latest = max(mine, key=lambda d: (d["checkinDate"], d["_id"]))
         assert tech["eventId"] == latest["_id"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(events, st.randoms(use_true_random=False), st.integers(1, 6))
+def test_counts_stay_exact_through_retries_and_redeliveries(docs, rng, size):
+    """A consumer that fails between the insert and the technicians' write, retries and gets
+    old check-ins redelivered ends with every count equal to the check-ins stored."""
+    docs = first_by_id(docs)
+    in_store: set[str] = set()
+    techs: dict = {}
+
+    def deliver(batch, fail_after_insert):
+        new_ids = {d["_id"] for d in batch} - in_store
+        in_store.update(new_ids)
+        if fail_after_insert:
+            return
+        mine = needs_exact_count(batch, new_ids, techs)
+        exact = {s: sum(d["_id"] in in_store and d["staffCode"] == s for d in docs) for s in mine}
+        techs.update(technicians_after(techs, batch, new_ids, exact))
+
+    for i in range(0, len(docs), size):
+        batch = docs[i : i + size]
+        if rng.random() < 0.3:
+            deliver(batch, fail_after_insert=True)  # then the retry
+        deliver(batch, fail_after_insert=False)
+        if rng.random() < 0.3:
+            seen = docs[: i + size]
+            deliver(rng.sample(seen, min(size, len(seen))), fail_after_insert=False)
+    assert techs == fold([docs])[0]
 
 
 def test_an_order_history_keeps_only_the_latest_entries_whatever_the_order():
