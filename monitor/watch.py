@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
@@ -34,6 +35,27 @@ from readmodels import events, technicians
 
 log = logging.getLogger("lag-sampler")
 SILENT_EVERY_S = 60.0  # how often the sampler looks for silent technicians (a scan)
+# How often it counts the events stored: on FerretDB the count walks every page of
+# `homecheckins` (a read in flight for a second at a million, which keeps the store's WAL from
+# being rewound); the dashboard's overview counts live.
+EVENTS_STORED_EVERY_S = 30.0
+
+
+class Throttled:
+    """A store read made at most every `seconds`; between reads, and after a failed one, the
+    last value read (None until one succeeds)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.value: Any = None
+        self._read_at = float("-inf")
+
+    def get(self, now: float, read: Callable[[], Any]) -> Any:
+        if now - self._read_at >= self.seconds:
+            found = read()
+            if found is not None:
+                self.value, self._read_at = found, now
+        return self.value
 
 
 def freshness(
@@ -113,8 +135,8 @@ class Watch:
         self.observe_s = 0.0  # what the last round's monitoring part took (reports, rules, ...)
         self._restored = False
         self._indexed = False
-        self._silent: tuple[tuple[str, float], ...] | None = None
-        self._silent_read_at = float("-inf")
+        self._silent = Throttled(SILENT_EVERY_S)
+        self._stored = Throttled(EVENTS_STORED_EVERY_S)
 
     # --- what /metrics reads ---
     def latest(self) -> Latest:
@@ -152,18 +174,19 @@ class Watch:
         self, now: float, store: Callable
     ) -> tuple[tuple[str, float], ...] | None:
         """Silent technicians for the "technicians silent" rule, read at most every
-        SILENT_EVERY_S (a scan of `technicians` on the local store), the last read between."""
-        if now - self._silent_read_at >= SILENT_EVERY_S:
-            at = datetime.fromtimestamp(now, UTC)
+        SILENT_EVERY_S (a scan of `technicians` on the local store)."""
+        at = datetime.fromtimestamp(now, UTC)
+
+        def read():
             found = store(technicians.silent_technicians, self.db, at, self.settings.silent_after)
-            if found is not None:
-                docs, _ = found
-                self._silent = tuple(
-                    (str(d.get("staffCode")), (at - utc(d["checkinDate"])).total_seconds())
-                    for d in docs
-                )
-                self._silent_read_at = now
-        return self._silent
+            if found is None:
+                return None
+            return tuple(
+                (str(d.get("staffCode")), (at - utc(d["checkinDate"])).total_seconds())
+                for d in found[0]
+            )
+
+        return self._silent.get(now, read)
 
     def observe(self, snaps: list[GroupSnapshot], unread: Sequence[str]) -> None:
         try:
@@ -242,7 +265,7 @@ class Watch:
             except Exception:  # noqa: BLE001 - freshness unknown this round
                 newest = {}
             fresh = freshness(projector, newest, at_of[projector.group])
-        stored = store(events.events_stored, self.db)
+        stored = self._stored.get(now, lambda: store(events.events_stored, self.db))
         silent = self._silent_technicians(now, store)
 
         obs = alerts.Observation(

@@ -13,7 +13,7 @@ from monitor.group_events import Member, Membership
 from monitor.metrics import Latest, SamplerCollector, registry
 from monitor.offsets import GroupSnapshot, PartitionOffsets
 from monitor.report import build
-from monitor.watch import freshness, new_dead_letters
+from monitor.watch import Throttled, freshness, new_dead_letters
 from tests.monitoring.services import Receiver
 from tests.waiting import wait_for
 
@@ -166,3 +166,17 @@ def test_a_failing_webhook_never_logs_its_url(caplog) -> None:
         notifier.close()
     assert "secret-token-123" not in caplog.text and "127.0.0.1:1" not in caplog.text
     assert "secret-token-123" not in str(notifier.stats())
+
+
+def test_a_throttled_store_read_runs_at_most_once_a_period_and_retries_after_a_failure():
+    reads: list[float] = []
+
+    def read() -> int:
+        reads.append(1)
+        return len(reads)
+
+    counted = Throttled(30)
+    assert [counted.get(t, read) for t in (0, 10, 29.9, 30, 45)] == [1, 1, 1, 2, 2]
+    failing = Throttled(30)
+    assert failing.get(0, lambda: None) is None
+    assert failing.get(1, read) == 3  # a failed read is tried again at the next round
