@@ -190,7 +190,7 @@ class CheckInConsumer:
         for msg, reason in letters:
             log.info("dead letter %s/%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), reason)
         self._retrying()(self._send_dead_letters, letters, stored_at)
-        result = self._retrying()(store.write_batch, db, docs)
+        result = self._retrying()(store.write_batch, db, docs, store.Attempts())
         notices = [
             (c.orderNo.encode(), json.dumps(status_notice(c, stored_at)).encode())
             for c in result.status_changes

@@ -39,6 +39,28 @@ def ensure_indexes(db: Database, collections: tuple[str, ...] = tuple(INDEXES)) 
 
 
 @dataclass
+class Attempts:
+    """What earlier attempts at the same batch did, carried across its retries: the check-ins
+    they inserted and the technicians they were writing. A retry after the insert went
+    through tells from these which check-ins no technician's count holds yet, where it would
+    otherwise count them in `homecheckins` (a scan on FerretDB: minutes at a million)."""
+
+    inserted: set[str] = field(default_factory=set)
+    technicians: dict[str, Doc] = field(default_factory=dict)
+
+    def written(self, current: dict[str, Doc]) -> set[str]:
+        """Technicians whose stored document is the one an earlier attempt wrote (the batch is
+        in it). `recent` and the count are compared: both round-trip exactly."""
+        return {
+            staff
+            for staff, doc in self.technicians.items()
+            if (stored := current.get(staff)) is not None
+            and stored.get("recent") == doc["recent"]
+            and stored.get("checkinCount") == doc["checkinCount"]
+        }
+
+
+@dataclass
 class BatchResult:
     inserted: int = 0
     already_stored: int = 0
@@ -47,9 +69,10 @@ class BatchResult:
     status_changes: list[StatusChange] = field(default_factory=list)
 
 
-def write_batch(db: Database, docs: list[Doc]) -> BatchResult:
+def write_batch(db: Database, docs: list[Doc], tried: Attempts | None = None) -> BatchResult:
     """Store `homecheckins` documents and fold them into `technicians`, `orders` and the
-    timeline. Safe to repeat with the same documents: nothing changes twice.
+    timeline. Safe to repeat with the same documents: nothing changes twice. A retry passes
+    the same `tried`, which spares it a count of the technicians' check-ins.
 
     The technicians and orders the batch folds into are read while its check-ins are inserted
     (the insert writes neither, and the store serves reads beside a write): at full speed the
@@ -66,6 +89,8 @@ def write_batch(db: Database, docs: list[Doc]) -> BatchResult:
             store.by_ids, db[orders.COLLECTION], orders_wanted, scan_above=None
         )
         new_ids = events.insert_new(db, docs)
+        tried = tried or Attempts()
+        tried.inserted |= new_ids
         staff_read, orders_read = staff_ahead.result(), orders_ahead.result()
     already = events.stored_versions(db, [d["_id"] for d in docs if d["_id"] not in new_ids])
     stored = [d if d["_id"] in new_ids else already.get(d["_id"], d) for d in docs]
@@ -73,8 +98,12 @@ def write_batch(db: Database, docs: list[Doc]) -> BatchResult:
 
     staff = sorted({d["staffCode"] for d in stored})
     current = current_of(db[technicians.COLLECTION], staff, staff_wanted, staff_read)
-    exact = events.staff_counts(db, technicians.needs_exact_count(stored, new_ids, current))
-    changed_technicians = technicians.technicians_after(current, stored, new_ids, exact)
+    written = tried.written(current)
+    to_fold = [d for d in stored if d["staffCode"] not in written]
+    uncounted = tried.inserted  # this attempt's and earlier ones': outside `written`, uncounted
+    exact = events.staff_counts(db, technicians.needs_exact_count(to_fold, uncounted, current))
+    changed_technicians = technicians.technicians_after(current, to_fold, uncounted, exact)
+    tried.technicians.update(changed_technicians)
     store.save(db, technicians.COLLECTION, changed_technicians.values(), set(current))
 
     order_nos = sorted({d["orderNo"] for d in stored})
