@@ -28,11 +28,15 @@ import (
 // Below hardAboveBytes it is tried only when a PASSIVE checkpoint could copy the whole log (no
 // read of an older snapshot in flight), and waits briefly: the soak showed the dashboard's
 // reads outlasting any short wait, and each failed wait had stalled the consumers for nothing.
-// Past hardAboveBytes the disk comes first: it waits out the reads in flight, which end within
-// the dashboard's 20-s query limit (maxTimeMS), twice over for the reads that start while the
-// older ones finish; the writers (FerretDB's busy timeout: 10 s) retry.
+// Past hardAboveBytes the disk comes first: every tick it waits for the reads in flight. The
+// oldest are often FerretDB's own updates, which keep their query's snapshot while they wait
+// for the lock this checkpoint holds: they give up after writerWait (main.go) and their
+// clients retry, so the first wait outlasts that (hardBusyFirst). Reads that outlast it double
+// the next wait, up to hardBusy (the dashboard's queries stop after 20 s, maxTimeMS; twice over
+// for the reads that start while the older ones finish).
 const (
 	softBusy       = 500 * time.Millisecond
+	hardBusyFirst  = writerWait + 2*time.Second
 	hardBusy       = 45 * time.Second
 	hardAboveBytes = 48 << 20
 )
@@ -51,6 +55,7 @@ func checkpointWALs(ctx context.Context, dataDir string, every time.Duration, ab
 	defer ticker.Stop()
 	backoff := map[string]time.Duration{}
 	notBefore := map[string]time.Time{}
+	hardWait := map[string]time.Duration{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -65,9 +70,20 @@ func checkpointWALs(ctx context.Context, dataDir string, every time.Duration, ab
 			}
 			wait := softBusy
 			if hard {
-				wait = hardBusy
+				wait = max(hardWait[file], hardBusyFirst)
 			}
+			began := time.Now()
 			busy, waited, err := checkpointDatabase(ctx, file, wait, hard)
+			if hard { // writers were held back meanwhile: say for how long
+				if busy || err != nil {
+					hardWait[file] = min(2*wait, hardBusy)
+				} else {
+					delete(hardWait, file)
+				}
+				logger.Info("wal checkpoint past the hard limit", "file", filepath.Base(file),
+					"wal_bytes_before", size, "wal_bytes_after", walSize(file), "truncated", !busy && err == nil,
+					"waited_up_to", wait, "took", time.Since(began).Round(time.Millisecond))
+			}
 			if err != nil || (busy && waited) { // a skip made nobody wait: try again next tick
 				backoff[file] = min(max(2*backoff[file], every), maxBackoff)
 				notBefore[file] = time.Now().Add(backoff[file])

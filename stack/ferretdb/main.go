@@ -23,6 +23,15 @@ import (
 // walLimitBytes: what a rewound write-ahead log keeps on disk at most.
 const walLimitBytes = 16 << 20
 
+// writerWait: how long a write of FerretDB's waits for the database's lock before it fails with
+// SQLITE_BUSY (FerretDB's default: 10 s). An update or replace holds the snapshot of the query
+// that found its document (an open read) while it waits for the lock, so a truncating
+// checkpoint, which holds the lock and waits for every older read to end, and that write wait
+// for each other until one gives up (checkpoint.go). The write gives up first, after this, and
+// is retried by its client with a fresh snapshot; writers otherwise wait milliseconds for each
+// other, so 3 s is ample for them.
+const writerWait = 3 * time.Second
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dataDir := flag.String("data-dir", "data", "directory for the SQLite database files")
@@ -62,7 +71,8 @@ func run(listen, dataDir string, checkpointEvery time.Duration, checkpointAbove 
 		// journal_size_limit: when a connection of FerretDB's rewinds the write-ahead log, it
 		// cuts the file back to this size (else it keeps its largest size forever); see
 		// checkpoint.go for why the log is not rewound often enough on its own.
-		SQLiteURL: "file:" + abs + "/?_pragma=journal_size_limit(" + strconv.Itoa(walLimitBytes) + ")",
+		SQLiteURL: "file:" + abs + "/?_pragma=busy_timeout(" + strconv.Itoa(int(writerWait.Milliseconds())) +
+			")&_pragma=journal_size_limit(" + strconv.Itoa(walLimitBytes) + ")",
 	})
 	if err != nil {
 		return fmt.Errorf("starting FerretDB: %w", err)

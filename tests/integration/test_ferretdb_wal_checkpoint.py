@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from pymongo import MongoClient
+from pymongo.errors import OperationFailure
 
 from checkins.clients import mongo_client
 from checkins.settings import Settings
@@ -80,7 +81,7 @@ def load(client: MongoClient, database: Path, seconds: float) -> dict[str, objec
     docs, probes = client[DATABASE].docs, client[DATABASE].probes
     probes.insert_many([{"_id": i, "n": i} for i in range(PROBES)])
     stop = threading.Event()
-    counts = {"inserts": 0, "scans": 0}
+    counts = {"inserts": 0, "scans": 0, "busy_retries": 0}
     errors: list[BaseException] = []
 
     def writer(seed: int) -> None:
@@ -88,7 +89,15 @@ def load(client: MongoClient, database: Path, seconds: float) -> dict[str, objec
         try:
             while not stop.is_set():
                 batch = [{"blob": rng.randbytes(BLOB // 2).hex()} for _ in range(BATCH)]
-                docs.insert_many(batch)
+                try:
+                    docs.insert_many(batch)
+                except OperationFailure as exc:
+                    # A write gives up after 3 s while a truncation holds the lock (main.go's
+                    # writerWait); the consumers retry it, and so does this writer.
+                    if "SQLITE_BUSY" not in str(exc):
+                        raise
+                    counts["busy_retries"] += 1
+                    continue
                 counts["inserts"] += BATCH
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
