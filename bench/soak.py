@@ -20,6 +20,7 @@ to bench-results/soak.json and soak.md. Everything it started is stopped, also o
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import shutil
@@ -176,7 +177,12 @@ class ApiLoad(threading.Thread):
 
 class VisibilityWatch(threading.Thread):
     """Looks each pending event up by `_id` (an index search on the local store) until it is
-    stored; its produce-to-visible time goes into the current window's list."""
+    stored; its produce-to-visible time goes into the current window's list.
+
+    An event is looked at again after a tenth of its age so far (50 ms to 1 s): the figure is
+    within about 10 % and the lookups stay a few per event. Looking at every pending event
+    every 50 ms had made this probe one of the store's busiest clients once a backlog built
+    up, slowing the pipeline it measures."""
 
     def __init__(self, settings: Settings, pending: deque) -> None:
         super().__init__(name="soak-visibility", daemon=True)
@@ -186,6 +192,7 @@ class VisibilityWatch(threading.Thread):
         self.lock = threading.Lock()
         self.window: list[float] = []
         self.seen = 0
+        self.lookups = 0
         self.stop = threading.Event()
         self.error: str | None = None
 
@@ -195,26 +202,30 @@ class VisibilityWatch(threading.Thread):
         return taken
 
     def run(self) -> None:
-        waiting: list[tuple[str, float]] = []
+        waiting: list[tuple[float, str, float]] = []  # (next look, event id, sent)
         while not self.stop.is_set():
             while self.pending:
-                waiting.append(self.pending.popleft())
-            still = []
-            for event_id, sent in waiting:
+                event_id, sent = self.pending.popleft()
+                heapq.heappush(waiting, (sent, event_id, sent))
+            now = time.monotonic()
+            while waiting and waiting[0][0] <= now and not self.stop.is_set():
+                _, event_id, sent = heapq.heappop(waiting)
+                self.lookups += 1
                 try:
                     found = self.homecheckins.find_one({"_id": event_id}, {"_id": 1})
                 except Exception as exc:  # noqa: BLE001 - the store may stall under load
                     self.error = f"{type(exc).__name__}: {exc}"
                     found = None
+                now = time.monotonic()
                 if found is None:
-                    still.append((event_id, sent))
+                    again = min(1.0, max(0.05, (now - sent) / 10))
+                    heapq.heappush(waiting, (now + again, event_id, sent))
                 else:
                     with self.lock:
-                        self.window.append(time.monotonic() - sent)
+                        self.window.append(now - sent)
                     self.seen += 1
-            waiting = still
-            self.stop.wait(0.05)
-        self.unseen = [e for e, _ in waiting] + [e for e, _ in self.pending]
+            self.stop.wait(0.02)
+        self.unseen = [e for _, e, _ in waiting] + [e for e, _ in self.pending]
 
     def close(self) -> None:
         self.client.close()
@@ -329,6 +340,7 @@ def _soak(k: Knobs, env, own: Settings, stack: StackDir, services, started) -> d
         "lost": sf.lost(acknowledged, stored) if sim_acked is not None and drained else None,
         "not_stored_at_end": acknowledged - stored,
         "lost_api_ids": len(getattr(watch, "unseen", [])),
+        "visibility_lookups": watch.lookups,
         "drained": drained,
         "dashboard_error": user.error,
         **figures,
