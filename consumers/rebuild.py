@@ -9,9 +9,13 @@ rebuild.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import islice
+from typing import Any
 
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from checkins.settings import Settings
 from consumers import store
@@ -21,6 +25,9 @@ from readmodels.orders import orders_after
 from readmodels.technicians import technicians_after
 
 CHUNK = 5000
+# How long a write of the rebuild is tried again: the local store's writes give up after 3 s
+# while it truncates its WAL (stack/ferretdb/main.go); the consumers retry them, so does this.
+RETRY_FOR_S = 120.0
 
 
 def rebuild(db: Database) -> dict[str, int]:
@@ -43,16 +50,36 @@ def rebuild(db: Database) -> dict[str, int]:
 
 def _swap_in(db: Database, name: str, docs) -> None:
     temp = f"{name}__rebuild"
-    db.drop_collection(temp)
     docs = list(docs)
+    _retried(_build, db, temp, docs)
+    _retried(_replace, db, name, temp)
+    if name in store.INDEXES:
+        _retried(store.ensure_indexes, db, (name,))
+
+
+def _build(db: Database, temp: str, docs: list[Doc]) -> None:
+    db.drop_collection(temp)  # a retry starts over
     if docs:
         db[temp].insert_many(docs, ordered=False)
     else:
         db.create_collection(temp)
+
+
+def _replace(db: Database, name: str, temp: str) -> None:
+    if temp not in db.list_collection_names():
+        return  # renamed by an attempt whose answer was lost
     db.drop_collection(name)
     db[temp].rename(name)
-    if name in store.INDEXES:
-        store.ensure_indexes(db, (name,))
+
+
+def _retried(call: Callable[..., Any], *args: Any) -> Any:
+    retrying = Retrying(
+        retry=retry_if_exception_type(PyMongoError),
+        wait=wait_exponential(multiplier=0.2, max=5),
+        stop=stop_after_delay(RETRY_FOR_S),
+        reraise=True,
+    )
+    return retrying(call, *args)
 
 
 def rebuild_database(settings: Settings) -> dict[str, int]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pymongo.collection import Collection
 from pymongo.errors import OperationFailure
 
 from consumers import store
+from consumers.rebuild import rebuild
 from readmodels import events, technicians
 from tests.readmodels import checkin
 
@@ -93,3 +95,27 @@ def test_a_later_redelivery_still_counts_in_the_store_what_recent_cannot_tell(
     store.write_batch(db, the_batch())  # after a crash: a new consumer, no Attempts carried
     assert counts(db) == {"busy": MANY, "calm": 1}
     assert counted_scans == [{"busy"}]  # its oldest check-ins fell out of `recent`; calm's did not
+
+
+def test_a_rebuild_whose_writes_are_refused_once_still_rebuilds_everything(
+    isolated, mongo, monkeypatch
+):
+    """The rebuild's writes meet the same refusals (a truncation holding the lock) and retry."""
+    db = mongo[isolated.mongodb_database]
+    store.write_batch(db, the_batch())
+    before = counts(db)
+    refused: list[str] = []
+    real = Collection.insert_many
+
+    def refuse_each_once(self, docs, *args, **kwargs):
+        if self.name.endswith("__rebuild") and self.name not in refused:
+            refused.append(self.name)
+            real(self, list(docs)[:1], *args, **kwargs)  # a part went in before the refusal
+            raise OperationFailure("database is locked (5) (SQLITE_BUSY)")
+        return real(self, docs, *args, **kwargs)
+
+    monkeypatch.setattr(Collection, "insert_many", refuse_each_once)
+    rebuild(db)
+    assert refused and "technicians__rebuild" in refused
+    assert counts(db) == before
+    assert not [n for n in db.list_collection_names() if n.endswith("__rebuild")]
