@@ -1,6 +1,9 @@
 """Clients posting check-ins to the API on a fixed schedule (open loop: a slow answer does not
-delay the next request), each retried after `Retry-After` with the same Idempotency-Key when the
-API answers 503, as a well-behaved client does. Every answer is recorded.
+delay the next request), each retried with the same Idempotency-Key when the API answers 503 or
+does not answer, as a well-behaved client does: after `Retry-After` plus a jittered exponential
+back-off. Clients that all wait exactly `Retry-After` come back together; on a starved machine
+(CI) those waves of retries kept the API's one event loop answering clients that had already
+given up, and check-ins went unconfirmed for 4 minutes. Every answer is recorded.
 
 A minimal HTTP/1.1 client on asyncio streams, one connection per request: while a partition
 has no leader, hundreds of requests wait out the API's timeout at once, and httpx's async
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import threading
 import time
 import uuid
@@ -23,6 +27,8 @@ PATH = "/api/SOA/home/checkin"
 # The API's own bound is api_publish_timeout (5 s) + 2 s; longer than this is a hang.
 REQUEST_TIMEOUT_S = 15.0
 GIVE_UP_S = 240.0
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -40,10 +46,12 @@ class SteadyClients:
     statuses: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
     timeouts: int = 0  # requests without an answer in REQUEST_TIMEOUT_S (retried, same key)
+    refused: int = 0  # connections the API's host refused or reset (retried, same key)
     started_at: float = 0.0
     last_sent_at: float = 0.0
 
     def __post_init__(self) -> None:
+        self._rng = random.Random(len(self.checkins))
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
 
     def start(self) -> SteadyClients:
@@ -54,6 +62,12 @@ class SteadyClients:
     def join(self, timeout: float) -> None:
         self._thread.join(timeout)
         assert not self._thread.is_alive(), f"the clients did not finish within {timeout:.0f} s"
+
+    def backoff_s(self, attempt: int, floor: float) -> float:
+        """`floor` (the server's Retry-After) plus "full jitter": a random wait up to
+        BACKOFF_BASE_S * 2**(attempt - 1), capped at BACKOFF_CAP_S."""
+        ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
+        return floor + self._rng.uniform(0, ceiling)
 
     def count(self, status: int) -> int:
         return self.statuses[status]
@@ -72,17 +86,21 @@ class SteadyClients:
         key = str(uuid.uuid4())
         body = json.dumps(checkin.wire_data()).encode()
         deadline = time.monotonic() + GIVE_UP_S
+        attempt = 0
         while time.monotonic() < deadline:
+            attempt += 1
             try:
                 status, headers, payload = await asyncio.wait_for(
                     self._request(body, key), REQUEST_TIMEOUT_S
                 )
             except TimeoutError:
-                # No answer in time (the API's own bound is 7 s; seen only on a starved
-                # machine): counted, and retried with the same key after a pause, as a client
-                # that backs off does (an immediate retry only deepens the API's queue).
+                # No answer in time (the API's own bound is 7 s; seen only on a starved machine).
                 self.timeouts += 1
-                await asyncio.sleep(1)
+                await asyncio.sleep(self.backoff_s(attempt, floor=0.0))
+                continue
+            except (ConnectionRefusedError, ConnectionResetError):
+                self.refused += 1  # the listen queue overflowed: the machine is starved
+                await asyncio.sleep(self.backoff_s(attempt, floor=0.0))
                 continue
             except (OSError, ValueError) as exc:
                 self.problems.append(f"{type(exc).__name__}: {exc}")
@@ -98,7 +116,7 @@ class SteadyClients:
             if status != 503 or "retry-after" not in headers:
                 self.problems.append(f"{status}: {payload[:200]!r}")
                 return
-            await asyncio.sleep(float(headers["retry-after"]))
+            await asyncio.sleep(self.backoff_s(attempt, floor=float(headers["retry-after"])))
         self.problems.append(f"{key} never confirmed within {GIVE_UP_S:.0f} s")
 
     async def _request(self, body: bytes, key: str) -> tuple[int, dict[str, str], bytes]:

@@ -77,6 +77,7 @@ def test_partition_leader_killed_under_api_load_loses_nothing_confirmed(
             "offered_rate_per_s": round(len(checkins) / sending_s, 1),
             "answers": dict(clients.statuses),
             "client_timeouts": clients.timeouts,
+            "client_refused": clients.refused,
             "longest_ack_gap_partition0_s": round(
                 clients.longest_gap(killed_at, back_at + 10, partition=0), 1
             ),
