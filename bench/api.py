@@ -76,7 +76,7 @@ def server_timing(header: str | None) -> dict[str, float]:
     return parts
 
 
-def summary(sample: Sample) -> dict[str, Any]:
+def sample_figures(sample: Sample) -> dict[str, Any]:
     done = len(sample.latency)
     out: dict[str, Any] = {
         "requests": done,
@@ -182,9 +182,9 @@ def bare_produce(settings: Settings) -> dict[str, Any]:
     finally:
         producer.flush(10)
     return {
-        "one_at_a_time": summary(one),
-        f"async_{CONCURRENCY}_in_flight": summary(in_flight),
-        f"publish_from_{CONCURRENCY}_threads": summary(threads),
+        "one_at_a_time": sample_figures(one),
+        f"async_{CONCURRENCY}_in_flight": sample_figures(in_flight),
+        f"publish_from_{CONCURRENCY}_threads": sample_figures(threads),
     }
 
 
@@ -323,7 +323,7 @@ def where_time_goes(
         f"{CONCURRENCY} in flight: the endpoint does {many['requests_per_s']} requests/s; the "
         f"producer alone does {async_bare['requests_per_s']} events/s at the same concurrency "
         f"(p50 {async_bare['latency_ms']['p50']} ms), so the limit is the API process's one "
-        "event loop (uvicorn's pure-Python h11 parser, routing, JSON, validation) sharing 2 "
+        "event loop (uvicorn on uvloop and httptools, routing, JSON, validation) sharing 2 "
         f"cores with the load generator, not Kafka; of the {load_total:.2f} ms median latency, "
         f"{load_kafka:.2f} ms is from produce to the ack reaching the busy event loop and the "
         "rest is waiting for the loop to read the request and write the answer",
@@ -339,9 +339,9 @@ def run(settings: Settings) -> dict[str, Any]:
         bare = bare_produce(bench_settings)
         with api_process(bench_settings) as port:
             load(port, "POST", PATH, 100, 8)  # warm up: connections, partitions, caches
-            health = summary(load(port, "GET", "/healthz", SEQUENTIAL_REQUESTS, 1))
-            one = summary(load(port, "POST", PATH, SEQUENTIAL_REQUESTS, 1))
-            many = summary(load(port, "POST", PATH, LOAD_REQUESTS, CONCURRENCY))
+            health = sample_figures(load(port, "GET", "/healthz", SEQUENTIAL_REQUESTS, 1))
+            one = sample_figures(load(port, "POST", PATH, SEQUENTIAL_REQUESTS, 1))
+            many = sample_figures(load(port, "POST", PATH, LOAD_REQUESTS, CONCURRENCY))
     return {
         "endpoint": f"POST {PATH} (acks=all, loopback, asyncio keep-alive load generator)",
         "requests_per_s": many["requests_per_s"],
