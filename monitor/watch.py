@@ -35,10 +35,6 @@ from readmodels import events, technicians
 
 log = logging.getLogger("lag-sampler")
 SILENT_EVERY_S = 60.0  # how often the sampler looks for silent technicians (a scan)
-# How often it counts the events stored: on FerretDB the count walks every page of
-# `homecheckins` (a read in flight for a second at a million, which keeps the store's WAL from
-# being rewound); the dashboard's overview counts live.
-EVENTS_STORED_EVERY_S = 30.0
 
 
 class Throttled:
@@ -136,7 +132,7 @@ class Watch:
         self._restored = False
         self._indexed = False
         self._silent = Throttled(SILENT_EVERY_S)
-        self._stored = Throttled(EVENTS_STORED_EVERY_S)
+        self._stored = Throttled(events.COUNT_EVERY_S)
 
     # --- what /metrics reads ---
     def latest(self) -> Latest:

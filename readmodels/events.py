@@ -126,6 +126,12 @@ def staff_counts(db: Database, staff: set[str]) -> dict[str, int]:
     return {s: counts.get(s, 0) for s in staff}
 
 
+# How often readers that repeat (the lag sampler, the overview's live refresh) count the events
+# stored: on FerretDB the count walks every page of `homecheckins`, a read in flight for seconds
+# at a million, which grows with the data and keeps the store's WAL from being rewound.
+COUNT_EVERY_S = 30.0
+
+
 def events_stored(db: Database) -> int:
     return store.collection_count(db, COLLECTION)
 
