@@ -21,6 +21,10 @@ from readmodels import events, orders, store, technicians, timeline
 from readmodels.events import Doc
 from readmodels.orders import StatusChange
 
+# The read-ahead of every batch, one pool per process (a pool per batch started two threads a
+# batch; see readmodels.store._LOOKUPS).
+_AHEAD = ThreadPoolExecutor(2, thread_name_prefix="read-ahead")
+
 INDEXES = {
     events.COLLECTION: events.INDEXES,
     technicians.COLLECTION: technicians.INDEXES,
@@ -82,16 +86,15 @@ def write_batch(db: Database, docs: list[Doc], tried: Attempts | None = None) ->
         return BatchResult()
     staff_wanted = sorted({d["staffCode"] for d in docs})
     orders_wanted = sorted({d["orderNo"] for d in docs})
-    with ThreadPoolExecutor(2, thread_name_prefix="read-ahead") as ahead:
-        staff_ahead = ahead.submit(store.by_ids, db[technicians.COLLECTION], staff_wanted)
-        # Orders grow without bound: never one `$in` scan of them.
-        orders_ahead = ahead.submit(
-            store.by_ids, db[orders.COLLECTION], orders_wanted, scan_above=None
-        )
-        new_ids = events.insert_new(db, docs)
-        tried = tried or Attempts()
-        tried.inserted |= new_ids
-        staff_read, orders_read = staff_ahead.result(), orders_ahead.result()
+    staff_ahead = _AHEAD.submit(store.by_ids, db[technicians.COLLECTION], staff_wanted)
+    # Orders grow without bound: never one `$in` scan of them.
+    orders_ahead = _AHEAD.submit(
+        store.by_ids, db[orders.COLLECTION], orders_wanted, scan_above=None
+    )
+    new_ids = events.insert_new(db, docs)
+    tried = tried or Attempts()
+    tried.inserted |= new_ids
+    staff_read, orders_read = staff_ahead.result(), orders_ahead.result()
     already = events.stored_versions(db, [d["_id"] for d in docs if d["_id"] not in new_ids])
     stored = [d if d["_id"] in new_ids else already.get(d["_id"], d) for d in docs]
     result = BatchResult(inserted=len(new_ids), already_stored=len(docs) - len(new_ids))
