@@ -38,7 +38,7 @@ const (
 	softBusy       = 500 * time.Millisecond
 	hardBusyFirst  = writerWait + 2*time.Second
 	hardBusy       = 45 * time.Second
-	hardAboveBytes = 48 << 20
+	hardAboveBytes = 32 << 20
 )
 
 // maxBackoff: after truncations that waited in vain a file waits twice as long each time, at most this.
