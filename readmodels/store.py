@@ -39,8 +39,8 @@ UPDATE_CHUNK = 10
 BY_ID_UP_TO = 500  # up to this many ids, one `_id` lookup each; more: one `$in` scan
 LOOKUP_THREADS = 4  # `_id` lookups in flight at once (reads; writes stay one at a time)
 # One pool per process for every `by_ids`, big enough for two at once (the consumers read
-# technicians and orders ahead side by side). A pool per call started and ended 4 threads per
-# call, several calls a batch: each new thread can take a fresh malloc arena, which keeps its pages.
+# technicians and orders ahead side by side), instead of 4 new threads per call, several calls
+# a batch.
 _LOOKUPS = ThreadPoolExecutor(2 * LOOKUP_THREADS, thread_name_prefix="by-id")
 # Server-side time limit of one dashboard query (maxTimeMS), so a slow store makes the page say
 # "took too long" instead of piling up refreshes. None = no limit (the bench measures whole).
